@@ -1,7 +1,7 @@
 """Storage engine: SQLAlchemy 2 over SQLite (WAL) by default, PostgreSQL by URL; Alembic migrations.
 
-Every table of every domain hangs off ``Base.metadata``; the migrations in
-``portguard/core/migrations`` create them. Services receive their session; they never make one.
+Every table of every domain hangs off ``Base.metadata``; the Alembic migrations in
+``portguard/app/migrations`` (the composition root sees every domain) create them. Services receive their session; they never make one.
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ __all__ = [
     "make_engine",
     "migrate",
 ]
-
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC; always hands back aware UTC (SQLite forgets the zone)."""
@@ -92,13 +89,14 @@ def _redact(url: str) -> str:
     return url
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` with Alembic."""
+def migrate(engine: Engine, *, script_location: Path, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` with the Alembic scripts at ``script_location`` (the
+    composition root owns them, since they cover every domain's tables)."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", str(script_location))
     try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -120,8 +118,8 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def upgrade(self) -> None:
-        migrate(self.engine)
+    def upgrade(self, script_location: Path) -> None:
+        migrate(self.engine, script_location=script_location)
 
     def has_schema(self) -> bool:
         return inspect(self.engine).has_table("alembic_version")

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     #: Namespace for bus streams/tables, so several instances can share one Redis.
     bus_namespace: str = "portguard"
+    #: The organisation running this PortGuard (owner of its incidents, for TLP decisions).
+    organisation: str = "port-of-antwerp-bruges"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     #: A GeoJSON port model to load instead of the built-in Antwerp-Bruges model.

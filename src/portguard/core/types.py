@@ -190,7 +190,12 @@ class EntityRef(_Model):
 
     @classmethod
     def of(cls, kind: str | EntityKind, value: str) -> EntityRef:
-        return cls(kind=EntityKind(kind), value=value)
+        try:
+            k = EntityKind(kind)
+        except ValueError:
+            kinds = ", ".join(e.value for e in EntityKind)
+            raise ValueError(f"unknown entity kind {kind!r}; use one of {kinds}") from None
+        return cls(kind=k, value=value)
 
     @classmethod
     def parse(cls, text: str) -> EntityRef:

@@ -130,7 +130,9 @@ def test_lifecycle_rules(db: Database) -> None:
         task = service.add_task(session=s, incident=inc, title="Reset VPN creds", actor="user:ana")
         service.complete_task(session=s, incident=inc, task_id=task.id, actor="user:ana")
         service.update_incident(
-            session=s, incident=inc, changes={"severity": "critical", "root_cause": "phish"},
+            session=s,
+            incident=inc,
+            changes={"severity": "critical", "root_cause": "phish"},
             actor="user:ana",
         )
         with pytest.raises(ValidationError, match="cannot change"):

@@ -41,7 +41,7 @@ __all__ = [
     "set_password",
 ]
 
-TOKEN_PREFIX = "pgt_"
+TOKEN_PREFIX = "pgt_"  # noqa: S105 (a prefix, not a secret)
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps timing the same either way.

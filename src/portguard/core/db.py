@@ -1,7 +1,8 @@
 """Storage engine: SQLAlchemy 2 over SQLite (WAL) by default, PostgreSQL by URL; Alembic migrations.
 
 Every table of every domain hangs off ``Base.metadata``; the Alembic migrations in
-``portguard/app/migrations`` (the composition root sees every domain) create them. Services receive their session; they never make one.
+``portguard/app/migrations`` (the composition root sees every domain) create them. Services
+receive their session; they never make one.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "make_engine",
     "migrate",
 ]
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC; always hands back aware UTC (SQLite forgets the zone)."""

@@ -88,7 +88,9 @@ class CorrelationRules:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ValidationError(f"cannot read correlation rules: {exc}", location=str(path))
+            raise ValidationError(
+                f"cannot read correlation rules: {exc}", location=str(path)
+            ) from None
         return cls.from_yaml(text, source=str(path))
 
     @classmethod

@@ -38,9 +38,7 @@ def make_alert(
     return Alert(**data)
 
 
-def make_event(
-    *, entities: Any = (), observed_at: datetime | None = None, **fields: Any
-) -> Event:
+def make_event(*, entities: Any = (), observed_at: datetime | None = None, **fields: Any) -> Event:
     data: dict[str, Any] = {
         "observed_at": observed_at or utcnow(),
         "source": "test",

@@ -20,7 +20,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from types import TracebackType
+from typing import Literal, Self
 
 __all__ = ["Bus", "DeadLetter", "Record", "StartAt"]
 
@@ -104,6 +105,23 @@ class Bus(ABC):
     def is_processed(self, group: str, key: str) -> bool:
         """Whether ``group`` already processed ``key`` (idempotent consumers)."""
 
+    def ack_processed(
+        self, topic: str, group: str, offsets: Sequence[str], keys: Sequence[str]
+    ) -> None:
+        """``mark_processed(group, keys)`` then ``ack(topic, group, offsets)``.
+
+        Backends override this to do both in one transaction (one commit, one round trip). The
+        order matters when they cannot: a crash between the two leaves records processed but
+        unacknowledged, so they come back and are skipped as duplicates, never lost."""
+        self.mark_processed(group, keys)
+        self.ack(topic, group, offsets)
+
+    def processed_keys(self, group: str, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` ``group`` already processed: ``is_processed`` for a whole batch.
+
+        Backends override this with one round trip; the default asks key by key."""
+        return {key for key in keys if self.is_processed(group, key)}
+
     @abstractmethod
     def ping(self) -> None:
         """Raise BusError if the backend cannot be reached."""
@@ -111,3 +129,14 @@ class Bus(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections and files."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,5 @@
+"""``python -m portguard`` is the ``portguard`` command."""
+
+from portguard.cli.main import app
+
+app()

@@ -1,0 +1,8 @@
+"""Imports every module that declares tables, so ``Base.metadata`` is complete for Alembic."""
+
+from portguard.core import audit, auth
+from portguard.core.db import Base
+from portguard.incidents import models as incident_models
+from portguard.portmodel import models as portmodel_models
+
+__all__ = ["Base", "audit", "auth", "incident_models", "portmodel_models"]

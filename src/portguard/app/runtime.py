@@ -1,0 +1,152 @@
+"""Build and run a PortGuard instance from Settings."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI
+
+from portguard.api import create_api
+from portguard.app.migrations import SCRIPT_LOCATION
+from portguard.core.bus import ALERTS, Bus, Dispatcher, encode_alert, open_bus
+from portguard.core.clock import Clock, SystemClock
+from portguard.core.db import Database
+from portguard.core.http import AppContext
+from portguard.core.metrics import Metrics
+from portguard.core.settings import Settings
+from portguard.incidents import reporting
+from portguard.incidents.api import router as incidents_router
+from portguard.incidents.consumer import GROUP as INCIDENTS_GROUP
+from portguard.incidents.consumer import make_alert_handler
+from portguard.incidents.correlation import CorrelationRules
+from portguard.incidents.nis2_api import router as nis2_router
+from portguard.portmodel import PortModel, builtin_port_model, load_port_model
+from portguard.portmodel.api import router as portmodel_router
+
+__all__ = ["MIGRATIONS", "Runtime", "build_runtime", "open_database"]
+
+log = logging.getLogger("portguard.app")
+
+MIGRATIONS = SCRIPT_LOCATION
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    bus: Bus
+    clock: Clock
+    metrics: Metrics
+    port_model: PortModel
+    rules: CorrelationRules
+    dispatcher: Dispatcher
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def context(self) -> AppContext:
+        return AppContext(
+            settings=self.settings,
+            db=self.db,
+            bus=self.bus,
+            clock=self.clock,
+            metrics=self.metrics,
+            extras={"port_model": self.port_model, "rules": self.rules},
+        )
+
+    def api(self) -> FastAPI:
+        """The HTTP app; starting it starts the consumers, stopping it stops them."""
+        app = create_api(self.context, [incidents_router, nis2_router, portmodel_router])
+
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> Any:
+            self.start()
+            try:
+                yield
+            finally:
+                self.stop()
+
+        app.router.lifespan_context = lifespan
+        return app
+
+    def start(self) -> None:
+        self._stop.clear()
+        self.dispatcher.start()
+        t = threading.Thread(target=self._nis2_watch, name="nis2-watch", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.dispatcher.stop()
+        for t in self._threads:
+            t.join(timeout=5)
+        self._threads.clear()
+
+    def close(self) -> None:
+        self.stop()
+        self.bus.close()
+        self.db.dispose()
+
+    def check_nis2_deadlines(self) -> int:
+        """Raise an alert for each overdue NIS2 report (deduplicated per incident and stage)."""
+        with self.db.session() as session:
+            alerts = reporting.overdue_alerts(session=session, now=self.clock.now())
+        if alerts:
+            self.bus.publish_many(ALERTS, [(a.id, encode_alert(a)) for a in alerts])
+        return len(alerts)
+
+    def _nis2_watch(self) -> None:
+        while not self._stop.wait(60):
+            try:
+                self.check_nis2_deadlines()
+            except Exception:
+                log.exception("NIS2 deadline check failed; will retry")
+
+
+def open_database(settings: Settings, *, migrate: bool = True) -> Database:
+    """The database of ``settings``, migrated to the current schema."""
+    settings.ensure_dirs()
+    db = Database(settings.effective_database_url)
+    if migrate:
+        db.upgrade(MIGRATIONS)
+    return db
+
+
+def build_runtime(
+    settings: Settings, *, clock: Clock | None = None, migrate: bool = True
+) -> Runtime:
+    """Open storage (migrating it), the bus and the port model, and wire the consumers."""
+    db = open_database(settings, migrate=migrate)
+    bus = open_bus(settings)
+    metrics = Metrics()
+    port_model = (
+        load_port_model(settings.port_model) if settings.port_model else builtin_port_model()
+    )
+    rules = CorrelationRules.load(settings.correlation_rules)
+    dispatcher = Dispatcher(bus, consumer=f"{settings.host}:{settings.port}")
+    dispatcher.subscribe(
+        ALERTS,
+        INCIDENTS_GROUP,
+        make_alert_handler(
+            db=db,
+            rules=rules,
+            dedup_window=timedelta(seconds=settings.dedup_window_s),
+            metrics=metrics,
+        ),
+    )
+    return Runtime(
+        settings=settings,
+        db=db,
+        bus=bus,
+        clock=clock or SystemClock(),
+        metrics=metrics,
+        port_model=port_model,
+        rules=rules,
+        dispatcher=dispatcher,
+    )

@@ -1,0 +1,129 @@
+"""``portguard``: the command line. Per-domain groups live in their own modules."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from portguard import __version__
+from portguard.cli import admin as admin_cli
+from portguard.cli import incidents as incidents_cli
+from portguard.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    DbUrlOpt,
+    err,
+    load_settings,
+    out,
+    reports_errors,
+)
+
+app = typer.Typer(
+    name="portguard",
+    help="PortGuard: security operations for a seaport and its port community.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(incidents_cli.app, name="incidents")
+app.add_typer(admin_cli.db_app, name="db")
+app.add_typer(admin_cli.user_app, name="user")
+app.add_typer(admin_cli.token_app, name="token")
+app.add_typer(admin_cli.audit_app, name="audit")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"portguard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """PortGuard command line."""
+
+
+def _serve(settings_host: str, settings_port: int, runtime_api: object, log_level: str) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        runtime_api,  # type: ignore[arg-type]
+        host=settings_host,
+        port=settings_port,
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+@reports_errors
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", envvar="PORTGUARD_DATA_DIR", help="Where the demo keeps its files."
+        ),
+    ] = None,
+) -> None:
+    """Run PortGuard on the embedded defaults (SQLite, in-process bus, built-in Antwerp-Bruges
+    model) with a seeded admin and demo alerts that correlate into incidents."""
+    from portguard.app.demo import DEMO_ADMIN, seed_admin, seed_alerts
+    from portguard.app.runtime import build_runtime
+
+    settings = load_settings(
+        None,
+        host=host,
+        port=port,
+        data_dir=data_dir or Path.cwd() / "portguard-demo",
+        bus="embedded",
+        database_url="",
+    )
+    _configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    password = seed_admin(runtime.db)
+    n = seed_alerts(runtime.bus, runtime.clock.now())
+    url = f"http://{settings.host}:{settings.port}"
+    out.print(f"[bold green]PortGuard demo[/] on {url}   (data in {settings.data_dir})")
+    out.print(f"  log in as [bold]{DEMO_ADMIN}[/] / [bold]{password}[/]")
+    out.print(f"  API docs: {url}/api/docs    health: {url}/healthz")
+    out.print(f"  {n} demo alerts queued; they correlate into incidents in seconds")
+    out.print("  Ctrl-C to stop")
+    _serve(settings.host, settings.port, runtime.api(), settings.log_level)
+    runtime.close()
+
+
+@app.command()
+@reports_errors
+def serve(
+    config: ConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+) -> None:
+    """Run the PortGuard service from a config file (and PORTGUARD_* environment)."""
+    from portguard.app.runtime import build_runtime
+
+    settings = load_settings(
+        config, host=host, port=port, data_dir=data_dir, database_url=database_url
+    )
+    _configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    err.print(f"PortGuard serving on http://{settings.host}:{settings.port}")
+    _serve(settings.host, settings.port, runtime.api(), settings.log_level)
+    runtime.close()

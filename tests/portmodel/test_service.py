@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -218,3 +220,37 @@ def test_a_rolled_back_change_leaves_no_audit_entry(db: Database, model: PortMod
     with db.session() as s:
         assert audit.verify(s).entries == 0
     assert count_changes(db) == 0
+
+
+def test_concurrent_changes_are_serialised(db: Database, model: PortModel) -> None:
+    """A second writer waits for the first, and sees its level as the previous one."""
+    b_started = threading.Event()
+    errors: list[BaseException] = []
+
+    def second_writer() -> None:
+        try:
+            with db.session() as s:
+                b_started.set()
+                service.set_security_level(
+                    session=s, model=model, facility_id="port", level=3, actor="b", reason="b"
+                )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    with db.session() as s:
+        service.set_security_level(
+            session=s, model=model, facility_id="port", level=2, actor="a", reason="a"
+        )
+        other = threading.Thread(target=second_writer)
+        other.start()
+        b_started.wait(5)
+        time.sleep(0.3)  # let the second writer reach the point where it must wait
+    other.join(15)
+    assert not errors, errors
+    with db.session() as s:
+        history = service.security_level_history(session=s, facility_id="port")
+        assert [(c.actor, c.previous_level, c.level) for c in history] == [
+            ("a", 1, 2),
+            ("b", 2, 3),
+        ]
+        assert audit.verify(s).ok

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -45,6 +48,7 @@ class AppContext:
     metrics: Metrics
     #: Per-domain runtime objects (the port model, correlation rules...), keyed by name.
     extras: dict[str, Any] = field(default_factory=dict)
+    token_cache: TokenCache = field(default_factory=lambda: TokenCache())
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,43 @@ def get_session(ctx: Ctx) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session)]
 
 
+class TokenCache:
+    """Recently verified bearer tokens, so a busy client does not cost a database read per
+    request. Entries live ``ttl_s`` seconds: a revoked token stops working within that time."""
+
+    def __init__(self, ttl_s: float = 5.0, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, secret: str) -> Principal | None:
+        key = hashlib.sha256(secret.encode()).hexdigest()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None:
+                return None
+            if hit[1] < time.monotonic():
+                del self._entries[key]
+                return None
+            return hit[0]
+
+    def put(self, secret: str, principal: Principal) -> None:
+        key = hashlib.sha256(secret.encode()).hexdigest()
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (principal, time.monotonic() + self.ttl_s)
+
+
 def authenticate(request: Request, ctx: Ctx) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
+    cache: TokenCache = ctx.token_cache
+    if scheme.lower() == "bearer" and credentials:
+        cached = cache.get(credentials.strip())
+        if cached is not None:
+            return cached
     with ctx.db.session() as session:
         if scheme.lower() == "bearer" and credentials:
             user = auth.authenticate_token(session=session, secret=credentials.strip())
@@ -115,12 +153,15 @@ def authenticate(request: Request, ctx: Ctx) -> Principal:
             user = auth.authenticate_password(session=session, username=username, password=password)
         else:
             raise AuthError("authentication required: send 'Authorization: Bearer <API token>'")
-        return Principal(
+        principal = Principal(
             user_id=user.id,
             username=user.username,
             role=auth.Role(user.role),
             organisation=user.organisation,
         )
+    if scheme.lower() == "bearer":
+        cache.put(credentials.strip(), principal)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

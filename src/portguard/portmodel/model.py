@@ -92,6 +92,12 @@ class PortModel:
         self._area_geoms = np.array([f.geometry for f in self._areas], dtype=object)
         self._area_tree = shapely.STRtree(self._area_geoms)
         self._area_m2 = np.array([_area_m2(f) for f in self._areas], dtype=np.float64)
+        # GEOS builds a prepared polygon's point index on first use; build it now, in one thread,
+        # so that concurrent queries later only read.
+        if self._areas:
+            shapely.contains_xy(
+                self._area_geoms, [f.lon for f in self._areas], [f.lat for f in self._areas]
+            )
 
     # --- lookups ---------------------------------------------------------------------------------
 

@@ -55,14 +55,21 @@ def _check_text(value: object, field: str, limit: int) -> str:
 
 
 def _serialise_per_facility(session: Session, facility_id: str) -> None:
-    """On PostgreSQL, one writer per facility at a time, so ``previous_level`` is always right.
+    """One writer per facility at a time, so that ``previous_level`` is always the level before.
 
-    On SQLite the write transaction is exclusive already.
+    PostgreSQL: a transaction-scoped advisory lock on the facility. SQLite: take the database's
+    write lock *before* reading the latest change. The driver only opens a transaction at the
+    first write, so without this the read could see a state another writer is about to change.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(
             text("SELECT pg_advisory_xact_lock(:ns, hashtext(:fid))"),
             {"ns": _LOCK_NAMESPACE, "fid": facility_id},
+        )
+    elif dialect == "sqlite":
+        session.execute(
+            text(f"UPDATE {SecurityLevelChange.__tablename__} SET level = level WHERE 1 = 0")
         )
 
 
@@ -99,9 +106,9 @@ def set_security_level(
     level = _check_level(level)
     actor = _check_text(actor, "actor", MAX_ACTOR)
     reason = _check_text(reason, "reason", MAX_REASON)
-    when = ensure_utc(at) if at is not None else utcnow()
 
     _serialise_per_facility(session, facility_id)
+    when = ensure_utc(at) if at is not None else utcnow()  # stamped once the lock is held
     latest = latest_security_level_change(session=session, facility_id=facility_id)
     if latest is not None and when < latest.changed_at:
         raise ConflictError(

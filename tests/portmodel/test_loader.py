@@ -232,6 +232,7 @@ def test_missing_name_and_kind() -> None:
         ({"type": "Point", "coordinates": [4.3, True]}, "geometry.coordinates", "numbers"),
         ({"type": "Point", "coordinates": [200, 51.3]}, "geometry.coordinates", "longitude 200"),
         ({"type": "Point", "coordinates": [4.3, 1e999]}, "geometry.coordinates", "finite"),
+        ({"type": "Point", "coordinates": [10**400, 51.3]}, "geometry.coordinates", "finite"),
         (
             {"type": "LineString", "coordinates": [[4.3, 51.3]]},
             "geometry.coordinates",
@@ -305,7 +306,7 @@ def test_bad_security_level(level: Any) -> None:
     assert p.message.startswith("security_level must be the ISPS level 1, 2 or 3, got ")
 
 
-@pytest.mark.parametrize("speed", [0, -5, "10", True])
+@pytest.mark.parametrize("speed", [0, -5, "10", True, 10**400, float("inf")])
 def test_bad_speed_limit(speed: Any) -> None:
     (p,) = validate(collection(feature("f", "fairway", LOCK, speed_limit_kn=speed)))
     assert p.field == "speed_limit_kn" and "above 0" in p.message

@@ -16,7 +16,7 @@ from portguard.core.settings import Settings
 
 __all__ = ["ConfigOpt", "DataDirOpt", "DbUrlOpt", "err", "load_settings", "out", "reports_errors"]
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 ConfigOpt = Annotated[

@@ -59,9 +59,13 @@ class _Positions:
             return f"must be a position [longitude, latitude], got {_what(value)}"
         if any(isinstance(v, bool) or not isinstance(v, int | float) for v in value):
             return f"must hold numbers, got {_what(value)}"
-        if not all(math.isfinite(v) for v in value):
-            return f"must hold finite numbers, got {value!r}"
-        lon, lat = value[0], value[1]
+        try:
+            numbers = [float(v) for v in value]
+        except OverflowError:  # an integer with hundreds of digits
+            numbers = [math.inf]
+        if not all(math.isfinite(v) for v in numbers):
+            return f"must hold finite numbers, got {_what(value)}"
+        lon, lat = numbers[0], numbers[1]
         if not -90 <= lat <= 90:
             hint = ""
             if -90 <= lon <= 90:
@@ -116,7 +120,7 @@ def parse_geometry(raw: Any) -> tuple[Any | None, GeometryProblems]:
     kind = raw.get("type")
     if kind not in GEOMETRY_TYPES:
         supported = ", ".join(GEOMETRY_TYPES)
-        message = f"geometry.type {_what(kind)} is not supported; use one of {supported}"
+        message = f"geometry.type {repr(kind)[:40]} is not supported; use one of {supported}"
         return None, [("geometry.type", message)]
     if "coordinates" not in raw:
         return None, [("geometry.coordinates", "geometry.coordinates is missing")]

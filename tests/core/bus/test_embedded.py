@@ -207,18 +207,42 @@ def test_concurrent_publishers_get_their_own_offsets(tmp_path: Path) -> None:
 
 def test_publish_many_rolls_back_when_the_database_refuses_an_item(tmp_path: Path) -> None:
     bus = EmbeddedBus(tmp_path / "bus.db")
+    bus.publish("events", "first", b"0")
+    (n,) = bus._conn.execute("SELECT n FROM topics WHERE name = 'events'").fetchone()
     # Make SQLite itself fail on the third insert of the batch, mid-transaction.
     bus._conn.execute(
-        "CREATE TEMP TRIGGER refuse BEFORE INSERT ON log WHEN NEW.key = 'boom' "
+        f"CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.log_{n} WHEN NEW.key = 'boom' "
         "BEGIN SELECT RAISE(ABORT, 'refused'); END"
     )
     with pytest.raises(BusError, match="refused"):
         bus.publish_many("events", [("a", b"1"), ("b", b"2"), ("boom", b"3"), ("d", b"4")])
-    assert bus.replay("events") == []
+    assert [r.key for r in bus.replay("events")] == ["first"]
     # The bus is still usable afterwards.
     assert bus.publish("events", "ok", b"x")
-    assert [r.key for r in bus.replay("events")] == ["ok"]
+    assert [r.key for r in bus.replay("events")] == ["first", "ok"]
     bus.close()
+
+
+def test_a_failed_first_publish_to_a_topic_leaves_no_trace(tmp_path: Path) -> None:
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    bus._conn.execute(
+        "CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.topics "
+        "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    with pytest.raises(BusError, match="refused"):
+        bus.publish("events", "a", b"1")
+    bus._conn.execute("DROP TRIGGER temp.refuse")
+    assert bus.replay("events") == []
+    assert bus.publish("events", "b", b"2") == "1"
+    assert [r.key for r in bus.replay("events")] == ["b"]
+    bus.close()
+
+
+def test_offsets_count_per_topic(tmp_path: Path) -> None:
+    with EmbeddedBus(tmp_path / "bus.db") as bus:
+        assert bus.publish_many("events", [("a", b"1"), ("b", b"2")]) == ["1", "2"]
+        assert bus.publish("alerts", "c", b"3") == "1"
+        assert bus.publish("events", "d", b"4") == "3"
 
 
 def test_close_wakes_a_blocked_reader_and_later_calls_fail(tmp_path: Path) -> None:

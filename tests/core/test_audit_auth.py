@@ -93,3 +93,31 @@ def test_role_permissions() -> None:
     assert auth.has_permission("operator", auth.Permission.ALERTS_WRITE)
     assert auth.has_permission("auditor", auth.Permission.AUDIT_READ)
     assert not auth.has_permission("auditor", auth.Permission.ALERTS_WRITE)
+
+
+def test_concurrent_writers_keep_one_chain(db_url: str) -> None:
+    """Writers in several threads never fork the chain (each links to the true previous)."""
+    import threading
+
+    db = migrated_db(db_url)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(15):
+                with db.session() as s:
+                    s.execute(text("SELECT count(*) FROM audit_log"))  # a read first
+                    audit.record(s, actor=f"w{n}", action="a", target=str(i))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with db.session() as s:
+        r = audit.verify(s)
+        assert r.ok and r.entries == 60, r
+    db.dispose()

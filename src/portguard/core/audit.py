@@ -16,7 +16,7 @@ from sqlalchemy import JSON, BigInteger, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portguard.core.clock import utcnow
-from portguard.core.db import Base, UTCDateTime
+from portguard.core.db import Base, UTCDateTime, take_write_lock
 
 __all__ = ["AuditEntry", "VerifyResult", "record", "verify"]
 
@@ -64,6 +64,8 @@ def record(
         from sqlalchemy import text
 
         session.execute(text("SELECT pg_advisory_xact_lock(7312001)"))
+    else:
+        take_write_lock(session, AuditEntry.__tablename__)
     prev = session.execute(
         select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).scalar_one_or_none()

@@ -28,6 +28,7 @@ __all__ = [
     "UTCDateTime",
     "make_engine",
     "migrate",
+    "take_write_lock",
 ]
 
 
@@ -89,6 +90,20 @@ def _redact(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
     return url
+
+
+def take_write_lock(session: Session, table: str) -> None:
+    """Make the rest of this transaction see the latest committed state and exclude other
+    writers, before a read-then-write (hash chains, counters).
+
+    SQLite's driver opens a transaction only at the first write, so a read before it may see a
+    state another writer is about to change; a no-op UPDATE takes the database write lock first
+    (waiting up to busy_timeout). PostgreSQL callers use an advisory lock instead.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy import text
+
+        session.execute(text(f'UPDATE "{table}" SET rowid = rowid WHERE 1 = 0'))
 
 
 def migrate(engine: Engine, *, script_location: Path, revision: str = "head") -> None:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from portguard.core import audit
 from portguard.core.clock import ensure_utc, utcnow
+from portguard.core.db import take_write_lock
 from portguard.core.errors import ConflictError, NotFoundError, ValidationError
 from portguard.core.types import TLP, Alert, Severity
 from portguard.incidents.correlation import CorrelationRules
@@ -191,7 +192,15 @@ def ingest_alert(
     rules: CorrelationRules,
     dedup_window: timedelta = timedelta(hours=1),
 ) -> IngestOutcome:
-    """Take in one alert. Idempotent by alert id: the same alert twice changes nothing."""
+    """Take in one alert. Idempotent by alert id: the same alert twice changes nothing.
+
+    Ingestion is serialised across workers (correlation must see every incident the previous
+    alert opened): an advisory lock on PostgreSQL, the write lock on SQLite.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7312002)"))
+    else:
+        take_write_lock(session, Incident.__tablename__)
     if session.get(AlertRecord, alert.id) is not None:
         existing = session.get(AlertRecord, alert.id)
         return IngestOutcome(alert.id, "duplicate_id", existing.incident_id if existing else None)

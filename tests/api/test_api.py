@@ -77,6 +77,9 @@ def test_alert_to_incident_end_to_end(api: Api) -> None:
     body = inc.json()
     assert body["hybrid"] is True and {a["id"] for a in body["alerts"]} == {a.id, b.id}
     assert body["nis2"]["significant"] is False
+    metrics = api.client.get("/metrics", headers=api.h("admin")).text
+    assert "portguard_incidents_open 1.0" in metrics
+    assert 'portguard_alerts_ingested_total{domain="mail",outcome="new"} 1.0' in metrics
     alerts = api.client.get("/api/v1/alerts", headers=api.h("operator")).json()
     assert {x["id"] for x in alerts} == {a.id, b.id}
 

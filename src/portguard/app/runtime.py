@@ -20,6 +20,7 @@ from portguard.core.http import AppContext
 from portguard.core.metrics import Metrics
 from portguard.core.settings import Settings
 from portguard.incidents import reporting
+from portguard.incidents.service import count_open_incidents
 from portguard.incidents.api import router as incidents_router
 from portguard.incidents.consumer import GROUP as INCIDENTS_GROUP
 from portguard.incidents.consumer import make_alert_handler
@@ -140,6 +141,12 @@ def build_runtime(
             metrics=metrics,
         ),
     )
+
+    def open_incidents() -> float:
+        with db.session() as session:
+            return float(count_open_incidents(session=session))
+
+    metrics.incidents_open.set_function(open_incidents)
     return Runtime(
         settings=settings,
         db=db,

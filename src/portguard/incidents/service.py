@@ -37,6 +37,7 @@ __all__ = [
     "add_task",
     "assign",
     "complete_task",
+    "count_open_incidents",
     "get_incident",
     "ingest_alert",
     "list_alerts",
@@ -341,6 +342,16 @@ def list_incidents(
         q = q.where(Incident.hybrid == hybrid)
     q = q.order_by(Incident.last_seen.desc(), Incident.id.desc()).limit(limit).offset(offset)
     return list(session.execute(q).scalars())
+
+
+def count_open_incidents(*, session: Session) -> int:
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Incident)
+            .where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
+        ).scalar_one()
+    )
 
 
 def list_alerts(

@@ -20,12 +20,12 @@ from portguard.core.http import AppContext
 from portguard.core.metrics import Metrics
 from portguard.core.settings import Settings
 from portguard.incidents import reporting
-from portguard.incidents.service import count_open_incidents
 from portguard.incidents.api import router as incidents_router
 from portguard.incidents.consumer import GROUP as INCIDENTS_GROUP
 from portguard.incidents.consumer import make_alert_handler
 from portguard.incidents.correlation import CorrelationRules
 from portguard.incidents.nis2_api import router as nis2_router
+from portguard.incidents.service import count_open_incidents
 from portguard.portmodel import PortModel, builtin_port_model, load_port_model
 from portguard.portmodel.api import router as portmodel_router
 

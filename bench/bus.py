@@ -288,7 +288,10 @@ class Consumers:
             with self._lock:
                 self._count += n
 
-        seen = consume(backend, name, self._stop_t, add, ready.wait)
+        def arrived() -> None:
+            ready.wait()
+
+        seen = consume(backend, name, self._stop_t, add, arrived)
         with self._lock:
             self.results.extend(seen)
 
@@ -416,6 +419,19 @@ def machine() -> str:
     )
 
 
+def filesystem(path: Path) -> str:
+    """The file system type holding ``path`` (Linux), for the durability note."""
+    best, kind = "", "?"
+    try:
+        for line in Path("/proc/mounts").read_text().splitlines():
+            _dev, mount, fstype, *_ = line.split()
+            if str(path).startswith(mount) and len(mount) > len(best):
+                best, kind = mount, fstype
+    except OSError:
+        pass
+    return kind
+
+
 def render(results: list[Result], *, markdown: bool, notes: list[str]) -> None:
     headers = [
         "backend",
@@ -476,11 +492,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--paced-rate", type=float, default=2000, help="events/s, paced runs")
     parser.add_argument("--paced-events", type=int, default=10_000)
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--dir", type=Path, help="where the embedded bus files go (default: temp)")
     args = parser.parse_args(argv)
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     wheres = [w.strip() for w in args.where.split(",") if w.strip()]
-    workdir = Path(tempfile.mkdtemp(prefix="portguard-bench-"))
+    workdir = Path(tempfile.mkdtemp(prefix="portguard-bench-", dir=args.dir)).resolve()
     redis_proc: subprocess.Popen[bytes] | None = None
     notes = [f"machine: {machine()}"]
     try:
@@ -496,7 +513,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "redis" in backends:
             notes.append(f"redis: {redis_persistence(redis_url)}, on loopback")
         notes.append(
-            f"embedded: SQLite WAL, synchronous=NORMAL (commits survive SIGKILL), file on {workdir}"
+            "embedded: SQLite WAL, synchronous=NORMAL (commits survive SIGKILL), file on "
+            f"{filesystem(workdir)} ({workdir.parent})"
         )
         print(f"building {args.events:,} events...", file=sys.stderr)
         events = make_events(args.events)

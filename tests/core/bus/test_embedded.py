@@ -293,3 +293,24 @@ def test_bad_arguments(tmp_path: Path) -> None:
         EmbeddedBus(tmp_path / "bus.db", visibility_timeout_s=0)
     with pytest.raises(ValueError):
         EmbeddedBus(tmp_path / "bus.db", poll_interval_s=0)
+
+
+def test_an_interrupted_waiter_passes_the_lead_on(tmp_path: Path) -> None:
+    from portguard.core.bus.embedded import _Pending
+
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    first, second = _Pending("events", [("a", b"1")]), _Pending("events", [("b", b"2")])
+    first.signal.acquire()
+    second.signal.acquire()
+    # A commit just finished and made `first` the leader, as KeyboardInterrupt hit it.
+    bus._leader, bus._queue = True, [first, second]
+    first.signal.release()
+    bus._withdraw(first)
+    assert bus._queue == [second] and bus._leader
+    assert second.signal.acquire(blocking=False)  # the lead went to the next waiter
+    # The last waiter gives up the lead entirely.
+    second.signal.release()
+    bus._withdraw(second)
+    assert bus._queue == [] and not bus._leader
+    assert bus.publish("events", "c", b"3") == "1"  # nobody is stuck
+    bus.close()

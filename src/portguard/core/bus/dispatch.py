@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Record], None]
 
+#: Longest blocking read per subscription when a dispatcher waits on several.
+_SLICE_MS = 20
+
 
 @dataclass(slots=True)
 class GroupStats:
@@ -148,7 +151,9 @@ class Dispatcher:
             if handled or block_ms <= 0:
                 return handled
             deadline = time.monotonic() + block_ms / 1000
-            slice_ms = max(1, block_ms // len(subs))
+            # One subscription blocks for the whole wait. Several take turns in short slices: a
+            # record on any of them then waits at most one round of slices.
+            slice_ms = block_ms if len(subs) == 1 else min(block_ms, _SLICE_MS)
             while True:
                 for sub in subs:
                     remaining_ms = int((deadline - time.monotonic()) * 1000)
@@ -168,7 +173,6 @@ class Dispatcher:
         done_offsets: list[str] = []
         done_keys: list[str] = []
         skipped: list[str] = []
-        failed = 0
         try:
             for record in records:
                 if record.key in seen:
@@ -183,13 +187,11 @@ class Dispatcher:
                         "acknowledgement (each consumer crashed or timed out on it)",
                         None,
                     )
-                    failed += 1
                     continue
                 try:
                     sub.handler(record)
                 except Exception as exc:  # isolation: one failing handler stops nothing else
                     self._dead_letter(sub, record, _describe(exc), exc)
-                    failed += 1
                     continue
                 seen.add(record.key)
                 done_offsets.append(record.offset)
@@ -204,7 +206,6 @@ class Dispatcher:
         with self._lock:
             stats = self._stats[sub.group]
             stats.processed += len(done_keys)
-            stats.failed += failed
             stats.skipped_duplicates += len(skipped)
         return len(records)
 
@@ -224,6 +225,8 @@ class Dispatcher:
             sub.group,
         )
         self.bus.dead_letter(sub.topic, sub.group, record, error)
+        with self._lock:
+            self._stats[sub.group].failed += 1
 
     # -- background thread ---------------------------------------------------------------------
 

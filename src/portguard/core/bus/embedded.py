@@ -327,7 +327,11 @@ class EmbeddedBus(Bus):
             self._leader = True
         if follower:
             # Wait without spinning: released when our commit is done, or when we are promoted.
-            mine.signal.acquire()
+            try:
+                mine.signal.acquire()
+            except BaseException:
+                self._withdraw(mine)
+                raise
             if mine.done:
                 return mine.result()
         # We lead: write everything queued so far, ours included, in one transaction.
@@ -347,6 +351,20 @@ class EmbeddedBus(Bus):
                     self._leader = False
         self._waker.notify()
         return mine.result()
+
+    def _withdraw(self, mine: _Pending) -> None:
+        """A waiting publisher was interrupted (KeyboardInterrupt): take its records out of the
+        queue, and if it had just been made leader, pass the lead on so no one waits for ever.
+        Records already taken into a batch are written regardless."""
+        with self._gc:
+            if mine not in self._queue:
+                return
+            self._queue.remove(mine)
+            if mine.signal.acquire(blocking=False):  # released: we had been promoted
+                if self._queue:
+                    self._queue[0].signal.release()
+                else:
+                    self._leader = False
 
     def _commit(self, batch: list[_Pending]) -> None:
         """Write every queued publish in one transaction; each caller gets its offsets or the

@@ -107,3 +107,19 @@ def test_incident_and_nis2_flow(tmp_path: Path) -> None:
     assert code == 2 and "md, html or json" in err
     code, _, err = pg(tmp_path, "incidents", "show", "INC-1999-0042")
     assert code == 1 and "no incident" in err
+
+
+def test_portmodel_validate_and_list(tmp_path: Path) -> None:
+    bad = tmp_path / "port.geojson"
+    bad.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+        '"properties": {"id": "x", "name": "X", "kind": "lockk"}, '
+        '"geometry": {"type": "Point", "coordinates": [4.3, 51.3]}}]}'
+    )
+    r = runner.invoke(app, ["portmodel", "validate", str(bad)])
+    assert r.exit_code == 2 and "features[0]" in r.stderr and "lockk" in r.stderr
+    bad.write_text(bad.read_text().replace("lockk", "gate"))
+    r = runner.invoke(app, ["portmodel", "validate", str(bad)])
+    assert r.exit_code == 0 and "valid" in r.stdout
+    r = runner.invoke(app, ["portmodel", "list", "--kind", "lock"])
+    assert r.exit_code == 0 and "berendrecht" in r.stdout.lower()

@@ -11,6 +11,7 @@ import typer
 from portguard import __version__
 from portguard.cli import admin as admin_cli
 from portguard.cli import incidents as incidents_cli
+from portguard.cli import portmodel as portmodel_cli
 from portguard.cli.common import (
     ConfigOpt,
     DataDirOpt,
@@ -33,6 +34,7 @@ app.add_typer(admin_cli.db_app, name="db")
 app.add_typer(admin_cli.user_app, name="user")
 app.add_typer(admin_cli.token_app, name="token")
 app.add_typer(admin_cli.audit_app, name="audit")
+app.add_typer(portmodel_cli.app, name="portmodel")
 
 
 def _version(value: bool) -> None:

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from portguard.core.bus import EVENTS, decode_event
 from tests.api.conftest import Api
+
+from portguard.core.bus import EVENTS, decode_event
 
 
 def test_map_features_and_security_levels(api: Api) -> None:

@@ -36,10 +36,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(data: Path, port: int) -> subprocess.Popen[bytes]:
+def start(data: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PORTGUARD_DATA_DIR": str(data), "PORTGUARD_LOG_LEVEL": "warning"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "portguard", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "portguard",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -95,11 +104,7 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1] if len(values) > 1 else values[0]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--clients", type=int, default=4)
-    args = ap.parse_args()
+def one_setup(args: argparse.Namespace, workers: int, table: Table) -> str:
     data = Path(tempfile.mkdtemp(prefix="pg-bench-api-"))
     db = migrated_db(f"sqlite:///{data / 'portguard.db'}")
     with db.session() as s:
@@ -107,16 +112,15 @@ def main() -> None:
         _, token = auth.create_token(session=s, user=user, name="bench")
     db.dispose()
     port = free_port()
-    proc = start(data, port)
-    table = Table(title=f"HTTP alert intake, {args.clients} client threads, {args.seconds:.0f} s")
-    for col in ("request", "alerts accepted/s", "requests/s", "p50 ms", "p99 ms"):
-        table.add_column(col, justify="right")
+    proc = start(data, port, workers)
+    setup = "consumers in the API process" if workers == 0 else f"{workers} worker process"
     total = 0
     try:
         for batch in (1, 100):
             n, lat = run(port, token, args.seconds, args.clients, batch)
             total += n
             table.add_row(
+                setup,
                 "1 alert" if batch == 1 else f"batch of {batch}",
                 f"{n / args.seconds:,.0f}",
                 f"{len(lat) / args.seconds:,.0f}",
@@ -135,12 +139,26 @@ def main() -> None:
         engine.dispose()
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
-    Console().print(table)
-    Console().print(
-        f"incident engine drain: {rate:,.0f} alerts/s (each opening its own incident; "
-        f"{end_n:,} of {total:,} stored after the run)"
+        proc.wait(timeout=20)
+    return (
+        f"{setup}: incident engine drained {rate:,.0f} alerts/s afterwards "
+        f"(each alert opens its own incident; {end_n:,} of {total:,} stored when measured)"
     )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--clients", type=int, default=4)
+    args = ap.parse_args()
+    table = Table(title=f"HTTP alert intake, {args.clients} client threads, {args.seconds:.0f} s")
+    for col in ("server", "request", "alerts accepted/s", "requests/s", "p50 ms", "p99 ms"):
+        table.add_column(col, justify="right")
+    notes = [one_setup(args, workers, table) for workers in (0, 1)]
+    console = Console(width=120)
+    console.print(table)
+    for n in notes:
+        console.print(n)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def _start(data_dir: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PORTGUARD_DATA_DIR": str(data_dir)}
     log = data_dir / "server.log"
     with log.open("ab") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "portguard", "serve", "--port", str(port)],
+            [sys.executable, "-m", "portguard", "serve", "--port", str(port), *extra],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=fh,
@@ -116,3 +116,30 @@ def test_sigkill_during_intake_loses_no_acknowledged_alert(tmp_path: Path) -> No
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_separate_worker_process_consumes(tmp_path: Path) -> None:
+    """`serve --workers 1`: the API only publishes; a `portguard worker` process correlates."""
+    db = migrated_db(f"sqlite:///{tmp_path / 'portguard.db'}")
+    with db.session() as s:
+        user = auth.create_user(session=s, username="feeder", password="x" * 12, role="admin")
+        _, token = auth.create_token(session=s, user=user, name="feeder")
+    db.dispose()
+    port = _free_port()
+    proc = _start(tmp_path, port, "--workers", "1")
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+            alert = make_alert(entities=["ip:198.51.100.9"])
+            r = client.post("/api/v1/alerts", json=alert.model_dump(mode="json"))
+            assert r.status_code == 202
+            deadline = time.monotonic() + 30
+            incidents: list[object] = []
+            while time.monotonic() < deadline and not incidents:
+                incidents = client.get("/api/v1/incidents").json()
+                time.sleep(0.1)
+            assert len(incidents) == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert proc.returncode == 0

@@ -75,9 +75,12 @@ class Runtime:
         app.router.lifespan_context = lifespan
         return app
 
-    def start(self) -> None:
+    def start(self, *, consumers: bool | None = None) -> None:
+        """Start the background work: the bus consumers (unless another process runs them) and
+        the NIS2 deadline watch."""
         self._stop.clear()
-        self.dispatcher.start()
+        if self.settings.in_process_consumers if consumers is None else consumers:
+            self.dispatcher.start()
         t = threading.Thread(target=self._nis2_watch, name="nis2-watch", daemon=True)
         t.start()
         self._threads.append(t)
@@ -93,6 +96,14 @@ class Runtime:
         self.stop()
         self.bus.close()
         self.db.dispose()
+
+    def run_worker(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set: the body of `portguard worker`."""
+        self.dispatcher.start()
+        try:
+            stop.wait()
+        finally:
+            self.dispatcher.stop()
 
     def check_nis2_deadlines(self) -> int:
         """Raise an alert for each overdue NIS2 report (deduplicated per incident and stage)."""
@@ -130,7 +141,10 @@ def build_runtime(
         load_port_model(settings.port_model) if settings.port_model else builtin_port_model()
     )
     rules = CorrelationRules.load(settings.correlation_rules)
-    dispatcher = Dispatcher(bus, consumer=f"{settings.host}:{settings.port}")
+    import os
+    import socket
+
+    dispatcher = Dispatcher(bus, consumer=f"{socket.gethostname()}:{os.getpid()}")
     dispatcher.subscribe(
         ALERTS,
         INCIDENTS_GROUP,

@@ -64,6 +64,10 @@ def _serve(settings_host: str, settings_port: int, runtime_api: object, log_leve
     )
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -119,15 +123,86 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     data_dir: DataDirOpt = None,
     database_url: DbUrlOpt = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=64,
+            help="Consumer worker processes to start beside the API (0: consume in-process).",
+        ),
+    ] = 0,
 ) -> None:
     """Run the PortGuard service from a config file (and PORTGUARD_* environment)."""
+    import subprocess
+    import sys
+
     from portguard.app.runtime import build_runtime
 
-    settings = load_settings(
-        config, host=host, port=port, data_dir=data_dir, database_url=database_url
-    )
+    overrides = {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url}
+    settings = load_settings(config, **overrides, in_process_consumers=False if workers else None)
     _configure_logging(settings.log_level)
     runtime = build_runtime(settings)
-    err.print(f"PortGuard serving on http://{settings.host}:{settings.port}")
-    _serve(settings.host, settings.port, runtime.api(), settings.log_level)
-    runtime.close()
+    procs = []
+    for _ in range(workers):
+        cmd = [sys.executable, "-m", "portguard", "worker"]
+        if config:
+            cmd += ["--config", str(config)]
+        if data_dir:
+            cmd += ["--data-dir", str(data_dir)]
+        if database_url:
+            cmd += ["--database-url", database_url]
+        procs.append(subprocess.Popen(cmd))  # noqa: S603 (our own command)
+    err.print(
+        f"PortGuard serving on http://{settings.host}:{settings.port}"
+        + (f" with {workers} worker process(es)" if workers else "")
+    )
+    import signal
+
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
+    # workers below are stopped instead of orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        _serve(settings.host, settings.port, runtime.api(), settings.log_level)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=15)
+        runtime.close()
+
+
+@app.command()
+@reports_errors
+def worker(
+    config: ConfigOpt = None, data_dir: DataDirOpt = None, database_url: DbUrlOpt = None
+) -> None:
+    """Run the bus consumers (incident engine, detectors) without the API; start as many as
+    needed, on this or other machines sharing the database and bus."""
+    import signal
+    import threading
+
+    from portguard.app.runtime import build_runtime
+
+    settings = load_settings(config, data_dir=data_dir, database_url=database_url)
+    _configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    import os
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        # Started by `serve --workers`: if serve dies (even by SIGKILL), stop too.
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+
+    if parent != 1:
+        threading.Thread(target=watch_parent, daemon=True).start()
+    err.print("PortGuard worker consuming; SIGTERM or Ctrl-C to stop")
+    try:
+        runtime.run_worker(stop)
+    finally:
+        runtime.close()

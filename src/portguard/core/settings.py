@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     bus_namespace: str = "portguard"
     #: The organisation running this PortGuard (owner of its incidents, for TLP decisions).
     organisation: str = "port-of-antwerp-bruges"
+    #: Run the bus consumers (incident engine, detectors) in the API process. Turn off when
+    #: separate `portguard worker` processes consume (they then use the other CPU cores).
+    in_process_consumers: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     #: A GeoJSON port model to load instead of the built-in Antwerp-Bruges model.

@@ -15,12 +15,11 @@ from portguard.cli.common import (
     DataDirOpt,
     DbUrlOpt,
     err,
-    load_settings,
+    open_db,
     out,
     reports_errors,
 )
 from portguard.core import audit, auth
-from portguard.core.db import Database
 
 __all__ = ["audit_app", "db_app", "token_app", "user_app"]
 
@@ -30,19 +29,13 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
 
-def _db(config: ConfigOpt, data_dir: DataDirOpt, database_url: DbUrlOpt) -> Database:
-    from portguard.app.runtime import open_database
-
-    return open_database(load_settings(config, data_dir=data_dir, database_url=database_url))
-
-
 @db_app.command("upgrade")
 @reports_errors
 def db_upgrade(
     config: ConfigOpt = None, data_dir: DataDirOpt = None, database_url: DbUrlOpt = None
 ) -> None:
     """Create or migrate the schema to the current version."""
-    db = _db(config, data_dir, database_url)
+    db = open_db(config, data_dir, database_url)
     out.print(f"database at {db.engine.url.render_as_string(hide_password=True)} is up to date")
     db.dispose()
 
@@ -74,7 +67,7 @@ def user_add(
     elif password == "-":  # noqa: S105 (the "generate one" marker)
         password = secrets.token_urlsafe(15)
         generated = True
-    db = _db(config, data_dir, database_url)
+    db = open_db(config, data_dir, database_url)
     with db.session() as session:
         user = auth.create_user(
             session=session,
@@ -96,7 +89,7 @@ def user_list(
     config: ConfigOpt = None, data_dir: DataDirOpt = None, database_url: DbUrlOpt = None
 ) -> None:
     """List users."""
-    db = _db(config, data_dir, database_url)
+    db = open_db(config, data_dir, database_url)
     table = Table("username", "role", "organisation", "active", "created")
     with db.session() as session:
         for u in auth.list_users(session=session):
@@ -124,7 +117,7 @@ def token_create(
     database_url: DbUrlOpt = None,
 ) -> None:
     """Create an API token for a user and print it (shown this once; only a hash is kept)."""
-    db = _db(config, data_dir, database_url)
+    db = open_db(config, data_dir, database_url)
     with db.session() as session:
         user = auth.get_user(session=session, username=username)
         ttl = timedelta(hours=ttl_hours) if ttl_hours else None
@@ -140,7 +133,7 @@ def audit_verify(
     config: ConfigOpt = None, data_dir: DataDirOpt = None, database_url: DbUrlOpt = None
 ) -> None:
     """Check the audit log's hash chain; exit 1 if it was tampered with."""
-    db = _db(config, data_dir, database_url)
+    db = open_db(config, data_dir, database_url)
     with db.session() as session:
         result = audit.verify(session)
     db.dispose()

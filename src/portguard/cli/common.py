@@ -42,6 +42,13 @@ def load_settings(config: Path | None, **overrides: Any) -> Settings:
     return Settings.load(config, **overrides)
 
 
+def open_db(config: Path | None, data_dir: Path | None, database_url: str | None) -> Any:
+    """The configured database, migrated (a ``portguard.core.db.Database``)."""
+    from portguard.app.runtime import open_database
+
+    return open_database(load_settings(config, data_dir=data_dir, database_url=database_url))
+
+
 def reports_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn PortGuard errors into a one-line message and an exit code, never a traceback."""
 

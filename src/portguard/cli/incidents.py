@@ -15,12 +15,11 @@ from portguard.cli.common import (
     DataDirOpt,
     DbUrlOpt,
     err,
-    load_settings,
+    open_db,
     out,
     reports_errors,
 )
 from portguard.core.clock import ensure_utc, utcnow
-from portguard.core.db import Database
 from portguard.core.types import Severity
 from portguard.incidents import nis2, reporting, service
 from portguard.incidents.models import Status
@@ -31,12 +30,6 @@ __all__ = ["app"]
 app = typer.Typer(help="Incidents and NIS2 reporting.", no_args_is_help=True)
 
 ACTOR = "cli"
-
-
-def _db(config: Path | None, data_dir: Path | None, database_url: str | None) -> Database:
-    from portguard.app.runtime import open_database
-
-    return open_database(load_settings(config, data_dir=data_dir, database_url=database_url))
 
 
 def _sev_style(sev: int) -> str:
@@ -56,7 +49,7 @@ def list_(
     database_url: DbUrlOpt = None,
 ) -> None:
     """List incidents, most recent activity first."""
-    db = _db(config, data_dir, database_url)
+    db = open_db(config, data_dir, database_url)
     with db.session() as session:
         rows = service.list_incidents(
             session=session, status=[s.value for s in status] if status else None, limit=limit
@@ -95,7 +88,7 @@ def show(
     database_url: DbUrlOpt = None,
 ) -> None:
     """Show one incident: alerts, timeline, NIS2 clock."""
-    db = _db(config, data_dir, database_url)
+    db = open_db(config, data_dir, database_url)
     with db.session() as session:
         inc = service.get_incident(session=session, incident_id=incident)
         read = IncidentRead.of(inc)
@@ -149,7 +142,7 @@ def significant(
     database_url: DbUrlOpt = None,
 ) -> None:
     """Mark an incident significant under NIS2; starts the 24 h / 72 h / 1 month clock."""
-    db = _db(config, data_dir, database_url)
+    db = open_db(config, data_dir, database_url)
     with db.session() as session:
         inc = service.get_incident(session=session, incident_id=incident)
         reporting.mark_significant(
@@ -195,7 +188,7 @@ def report(
     if fmt not in ("md", "html", "json"):
         err.print(f"[red]error:[/] --format must be md, html or json, not {fmt!r}")
         raise typer.Exit(2)
-    db = _db(config, data_dir, database_url)
+    db = open_db(config, data_dir, database_url)
     with db.session() as session:
         inc = service.get_incident(session=session, incident_id=incident)
         rep = reporting.build_incident_report(inc, stage, now=utcnow())
@@ -228,7 +221,7 @@ def submit(
     database_url: DbUrlOpt = None,
 ) -> None:
     """Record that a NIS2 report was submitted."""
-    db = _db(config, data_dir, database_url)
+    db = open_db(config, data_dir, database_url)
     with db.session() as session:
         inc = service.get_incident(session=session, incident_id=incident)
         reporting.record_submission(

@@ -79,18 +79,7 @@ def detail(ctx: Ctx, principal: Principal, incident: Incident) -> IncidentDetail
             TimelineRead(at=t.at, kind=t.kind, actor=t.actor, text=t.text, data=t.data)
             for t in incident.timeline
         ],
-        tasks=[
-            TaskRead(
-                id=t.id,
-                title=t.title,
-                assignee=t.assignee,
-                due_at=t.due_at,
-                done=t.done,
-                created_at=t.created_at,
-                done_at=t.done_at,
-            )
-            for t in incident.tasks
-        ],
+        tasks=[TaskRead.model_validate(t) for t in incident.tasks],
         nis2=reporting.clock_json(incident, now=ctx.clock.now()),
     )
 
@@ -191,15 +180,7 @@ def add_task(
         due_at=body.due_at,
         actor=principal.actor,
     )
-    return TaskRead(
-        id=t.id,
-        title=t.title,
-        assignee=t.assignee,
-        due_at=t.due_at,
-        done=t.done,
-        created_at=t.created_at,
-        done_at=t.done_at,
-    )
+    return TaskRead.model_validate(t)
 
 
 @router.post("/incidents/{incident_id}/tasks/{task_id}/done", response_model=TaskRead)
@@ -210,15 +191,7 @@ def complete_task(
     t = service.complete_task(
         session=session, incident=incident, task_id=task_id, actor=principal.actor
     )
-    return TaskRead(
-        id=t.id,
-        title=t.title,
-        assignee=t.assignee,
-        due_at=t.due_at,
-        done=t.done,
-        created_at=t.created_at,
-        done_at=t.done_at,
-    )
+    return TaskRead.model_validate(t)
 
 
 @router.get("/alerts", response_model=list[AlertRead])

@@ -111,6 +111,8 @@ class TimelineRead(BaseModel):
 
 
 class TaskRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     title: str
     assignee: str | None

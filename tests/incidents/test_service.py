@@ -95,7 +95,7 @@ def test_low_alerts_do_not_open_incidents_but_join_them(db: Database) -> None:
 
 
 def test_ignored_keys_do_not_correlate(db: Database) -> None:
-    fairway = Location(zone_id="scheldt-fairway")
+    fairway = Location(zone_id="fairway-westerschelde")
     a = ingest(db, make_alert(location=fairway, observed_at=T0))
     b = ingest(db, make_alert(location=fairway, observed_at=T0, rule_id="r2"))
     assert a.incident_id != b.incident_id

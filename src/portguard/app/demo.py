@@ -42,9 +42,7 @@ def demo_alerts(now: datetime) -> list[Alert]:
     incident. Plus an unrelated speeding vessel and a badge probe elsewhere."""
     t0 = now - timedelta(hours=3)
     operator = EntityRef.of("email", "j.peeters@portofantwerpbruges.example")
-    lock = Location(
-        asset_id="berendrecht-lock", zone_id="berendrecht-lock-area", lat=51.3442, lon=4.2856
-    )
+    lock = Location(asset_id="berendrecht-lock", lat=51.3442, lon=4.2856)
     return [
         Alert(
             id="demo-0001-phish",
@@ -116,10 +114,10 @@ def demo_alerts(now: datetime) -> list[Alert]:
             domain=Domain.ACCESS,
             severity=Severity.MEDIUM,
             observed_at=t0 + timedelta(minutes=45),
-            title="Badge probing at Kallo gate: 7 denials in 2 minutes",
-            why="Seven denied badge reads at gate reader KAL-G2 within 2 minutes.",
+            title="Badge probing at MPET gate 1: 7 denials in 2 minutes",
+            why="Seven denied badge reads at gate reader MPET-G1 within 2 minutes.",
             entities=(EntityRef.of("badge", "B-99817"),),
-            location=Location(asset_id="kallo-gate", lat=51.2530, lon=4.2790),
+            location=Location(asset_id="terminal-mpet-gate-1"),
         ),
     ]
 

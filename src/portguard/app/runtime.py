@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from portguard.api import create_api
 from portguard.app.migrations import SCRIPT_LOCATION
-from portguard.core.bus import ALERTS, Bus, Dispatcher, encode_alert, open_bus
+from portguard.core.bus import ALERTS, EVENTS, Bus, Dispatcher, encode_alert, open_bus
 from portguard.core.clock import Clock, SystemClock
 from portguard.core.db import Database
 from portguard.core.http import AppContext
@@ -26,6 +26,11 @@ from portguard.incidents.consumer import make_alert_handler
 from portguard.incidents.correlation import CorrelationRules
 from portguard.incidents.nis2_api import router as nis2_router
 from portguard.incidents.service import count_open_incidents
+from portguard.intel.api import router as intel_router
+from portguard.intel.consumer import GROUP as INTEL_GROUP
+from portguard.intel.consumer import make_event_handler as intel_event_handler
+from portguard.intel.hub import IntelHub
+from portguard.intel.taxii import router as taxii_router
 from portguard.portmodel import PortModel, builtin_port_model, load_port_model
 from portguard.portmodel.api import router as portmodel_router
 
@@ -46,6 +51,7 @@ class Runtime:
     port_model: PortModel
     rules: CorrelationRules
     dispatcher: Dispatcher
+    intel: IntelHub
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -57,12 +63,19 @@ class Runtime:
             bus=self.bus,
             clock=self.clock,
             metrics=self.metrics,
-            extras={"port_model": self.port_model, "rules": self.rules},
+            extras={"port_model": self.port_model, "rules": self.rules, "intel": self.intel},
         )
 
     def api(self) -> FastAPI:
         """The HTTP app; starting it starts the consumers, stopping it stops them."""
-        app = create_api(self.context, [incidents_router, nis2_router, portmodel_router])
+        routers = [
+            incidents_router,
+            nis2_router,
+            portmodel_router,
+            intel_router,
+            taxii_router,
+        ]
+        app = create_api(self.context, routers)
 
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> Any:
@@ -161,6 +174,14 @@ def build_runtime(
             return float(count_open_incidents(session=session))
 
     metrics.incidents_open.set_function(open_incidents)
+    intel = IntelHub(
+        db=db,
+        bus=bus,
+        clock=clock or SystemClock(),
+        organisation=settings.organisation,
+    )
+    intel.start()
+    dispatcher.subscribe(EVENTS, INTEL_GROUP, intel_event_handler(intel))
     return Runtime(
         settings=settings,
         db=db,
@@ -170,4 +191,5 @@ def build_runtime(
         port_model=port_model,
         rules=rules,
         dispatcher=dispatcher,
+        intel=intel,
     )

@@ -31,6 +31,8 @@ from portguard.intel.consumer import GROUP as INTEL_GROUP
 from portguard.intel.consumer import make_event_handler as intel_event_handler
 from portguard.intel.hub import IntelHub
 from portguard.intel.taxii import router as taxii_router
+from portguard.logs.api import router as logs_router
+from portguard.logs.service import LogWatch
 from portguard.portmodel import PortModel, builtin_port_model, load_port_model
 from portguard.portmodel.api import router as portmodel_router
 
@@ -52,6 +54,9 @@ class Runtime:
     rules: CorrelationRules
     dispatcher: Dispatcher
     intel: IntelHub
+    logs: LogWatch
+    #: Bound syslog ports ({"udp": n, "tcp": n}) once started.
+    syslog_ports: dict[str, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -63,7 +68,12 @@ class Runtime:
             bus=self.bus,
             clock=self.clock,
             metrics=self.metrics,
-            extras={"port_model": self.port_model, "rules": self.rules, "intel": self.intel},
+            extras={
+                "port_model": self.port_model,
+                "rules": self.rules,
+                "intel": self.intel,
+                "logs": self.logs,
+            },
         )
 
     def api(self) -> FastAPI:
@@ -74,6 +84,7 @@ class Runtime:
             portmodel_router,
             intel_router,
             taxii_router,
+            logs_router,
         ]
         app = create_api(self.context, routers)
 
@@ -94,6 +105,12 @@ class Runtime:
         self._stop.clear()
         if self.settings.in_process_consumers if consumers is None else consumers:
             self.dispatcher.start()
+        s = self.settings
+        if s.syslog_udp_port is not None or s.syslog_tcp_port is not None:
+            self.syslog_ports = self.logs.start_syslog(
+                s.syslog_host, udp_port=s.syslog_udp_port, tcp_port=s.syslog_tcp_port
+            )
+            log.info("listening for syslog on %s %s", s.syslog_host, self.syslog_ports)
         t = threading.Thread(target=self._nis2_watch, name="nis2-watch", daemon=True)
         t.start()
         self._threads.append(t)
@@ -101,6 +118,7 @@ class Runtime:
     def stop(self) -> None:
         self._stop.set()
         self.dispatcher.stop()
+        self.logs.stop()
         for t in self._threads:
             t.join(timeout=5)
         self._threads.clear()
@@ -182,6 +200,7 @@ def build_runtime(
     )
     intel.start()
     dispatcher.subscribe(EVENTS, INTEL_GROUP, intel_event_handler(intel))
+    logs = LogWatch(settings.sigma_rules, bus=bus, indicator_lookup=intel.index)
     return Runtime(
         settings=settings,
         db=db,
@@ -192,4 +211,5 @@ def build_runtime(
         rules=rules,
         dispatcher=dispatcher,
         intel=intel,
+        logs=logs,
     )

@@ -12,6 +12,7 @@ from portguard import __version__
 from portguard.cli import admin as admin_cli
 from portguard.cli import incidents as incidents_cli
 from portguard.cli import intel as intel_cli
+from portguard.cli import logs as logs_cli
 from portguard.cli import portmodel as portmodel_cli
 from portguard.cli.common import (
     ConfigOpt,
@@ -37,6 +38,7 @@ app.add_typer(admin_cli.token_app, name="token")
 app.add_typer(admin_cli.audit_app, name="audit")
 app.add_typer(portmodel_cli.app, name="portmodel")
 app.add_typer(intel_cli.app, name="intel")
+app.add_typer(logs_cli.app, name="logs")
 
 
 def _version(value: bool) -> None:

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     port_model: Path | None = None
     #: YAML correlation rules; empty means the built-in rules.
     correlation_rules: Path | None = None
+    #: Folders of Sigma rules (e.g. SigmaHQ's packs) to load beside PortGuard's own port rules.
+    sigma_rules: list[Path] = Field(default_factory=list)
+    #: Listen for syslog (IT/OT logs) on these loopback/LAN ports; unset means not listening.
+    syslog_host: str = "127.0.0.1"
+    syslog_udp_port: int | None = Field(default=None, ge=0, le=65535)
+    syslog_tcp_port: int | None = Field(default=None, ge=0, le=65535)
     #: Alerts with the same dedup key within this many seconds are one alert seen again.
     dedup_window_s: int = Field(default=3600, ge=0)
     #: Largest accepted HTTP request body.

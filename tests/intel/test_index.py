@@ -135,3 +135,23 @@ def test_full_misp_warninglists_load(tmp_path: Any) -> None:
     )
     wl = Warninglists.load(tmp_path)
     assert "Top sites" in wl.check("domain", "www.example.org")
+
+
+def test_bulk_lookups_follow_validity_removal_and_arrival() -> None:
+    clock = [NOW]
+    ix = IndicatorIndex(viewer=PORT, now=lambda: clock[0])
+    ix.apply(
+        ind(1, "[domain-name:value = 'brief.example']", valid_until="2027-01-15T08:00:10Z"), GREEN
+    )
+    ix.apply(ind(2, "[ipv4-addr:value = '192.0.2.77']", valid_from="2027-01-15T08:00:05Z"), GREEN)
+    # NOW is 2027-01-15T08:00:00Z: the domain is live, the IP not yet.
+    assert ix.count_hits("domain", ["a.brief.example", "brief.example", "x.example"]) == 2
+    assert ix.count_hits("ip", ["192.0.2.77", "192.0.2.77"]) == 0
+    clock[0] = NOW + 6
+    assert ix.count_hits("ip", ["192.0.2.77", "192.0.2.77"]) == 2
+    clock[0] = NOW + 11
+    assert ix.count_hits("domain", ["brief.example"]) == 0
+    ix.remove("indicator--2")
+    assert ix.count_hits("ip", ["192.0.2.77"]) == 0
+    ix.apply(ind(3, "[domain-name:value = 'late.example']"), GREEN)
+    assert ix.count_hits("domain", ["late.example"]) == 1

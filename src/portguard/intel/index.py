@@ -154,6 +154,10 @@ class IndicatorIndex:
         self._like: dict[str, dict[str, list[_Indicator]]] = {}
         self._auto: dict[str, ahocorasick.Automaton] = {}
         self._compound: list[_Indicator] = []
+        # Per kind, the keys that have a live, visible indicator, and the epoch interval during
+        # which that snapshot holds (until the next valid_from/valid_until). Bulk lookups test
+        # set membership instead of checking each indicator's validity. Cleared on any change.
+        self._live: dict[str, tuple[frozenset[str], float, float]] = {}
 
     # -- keeping it live ---------------------------------------------------------------------
 
@@ -163,6 +167,7 @@ class IndicatorIndex:
     def set_viewer(self, viewer: Viewer) -> None:
         """Change the default viewer (e.g. after a membership change)."""
         with self._lock:
+            self._live = {}
             self.viewer = viewer
             for ind in self._by_id.values():
                 ind.visible = readable_sharing(viewer, ind.sharing)
@@ -209,6 +214,7 @@ class IndicatorIndex:
                     self._auto.pop(kind[10:], None)
                 else:
                     self._exact[kind].setdefault(value, []).append(ind)
+            self._live = {}
         return list(ind.conflicts)
 
     def remove(self, indicator_id: str) -> bool:
@@ -216,6 +222,7 @@ class IndicatorIndex:
             return self._remove_locked(indicator_id)
 
     def _remove_locked(self, indicator_id: str) -> bool:
+        self._live = {}
         ind = self._by_id.pop(indicator_id, None)
         if ind is None:
             return False
@@ -355,27 +362,47 @@ class IndicatorIndex:
             raise ValueError(f"unknown observable kind {kind!r}; use domain, ip, url, hash, email")
         return fn(value, viewer=viewer)
 
+    def live_keys(self, kind: str) -> frozenset[str]:
+        """The exact keys of ``kind`` with a live indicator the default viewer may use."""
+        now = self._now()
+        cached = self._live.get(kind)
+        if cached is not None and cached[1] <= now < cached[2]:
+            return cached[0]
+        with self._lock:
+            keys: set[str] = set()
+            lo, hi = float("-inf"), float("inf")
+            for key, hits in self._exact[kind].items():
+                for i in hits:
+                    # The snapshot changes when any indicator starts or stops being valid.
+                    for edge in (i.valid_from, i.valid_until):
+                        if edge is not None:
+                            if edge > now:
+                                hi = min(hi, edge)
+                            else:
+                                lo = max(lo, edge)
+                if _any_live(hits, now):
+                    keys.add(key)
+            snapshot = frozenset(keys)
+            self._live[kind] = (snapshot, lo, hi)
+        return snapshot
+
     def count_hits(self, kind: str, values: Iterable[str]) -> int:
         """How many of ``values`` (already normalised) hit an exact entry or, for domains, a
         parent: the batch path for bulk checks and benchmarks (default viewer, live only)."""
-        now = self._now()
-        get = self._exact[kind].get
+        live = self.live_keys(kind)
+        if kind != "domain":
+            return sum(map(live.__contains__, values))
         n = 0
-        if kind == "domain":
-            for v in values:
-                h = v
-                while h:
-                    hits = get(h)
-                    if hits is not None and _any_live(hits, now):
-                        n += 1
-                        break
-                    dot = h.find(".")
-                    h = h[dot + 1 :] if dot >= 0 else ""
-            return n
         for v in values:
-            hits = get(v)
-            if hits is not None and _any_live(hits, now):
-                n += 1
+            h = v
+            while True:
+                if h in live:
+                    n += 1
+                    break
+                dot = h.find(".")
+                if dot < 0:
+                    break
+                h = h[dot + 1 :]
         return n
 
     # -- substrings and compound patterns -----------------------------------------------------

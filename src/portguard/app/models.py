@@ -4,6 +4,15 @@ from portguard.core import audit, auth
 from portguard.core.db import Base
 from portguard.incidents import models as incident_models
 from portguard.intel import models as intel_models
+from portguard.maritime import models as maritime_models
 from portguard.portmodel import models as portmodel_models
 
-__all__ = ["Base", "audit", "auth", "incident_models", "intel_models", "portmodel_models"]
+__all__ = [
+    "Base",
+    "audit",
+    "auth",
+    "incident_models",
+    "intel_models",
+    "maritime_models",
+    "portmodel_models",
+]

@@ -33,7 +33,14 @@ from portguard.intel.hub import IntelHub
 from portguard.intel.taxii import router as taxii_router
 from portguard.logs.api import router as logs_router
 from portguard.logs.service import LogWatch
-from portguard.portmodel import PortModel, builtin_port_model, load_port_model
+from portguard.maritime.api import router as maritime_router
+from portguard.maritime.service import MaritimeSettings, MaritimeWatch
+from portguard.portmodel import (
+    PortModel,
+    builtin_port_model,
+    current_security_levels,
+    load_port_model,
+)
 from portguard.portmodel.api import router as portmodel_router
 
 __all__ = ["MIGRATIONS", "Runtime", "build_runtime", "open_database"]
@@ -55,6 +62,7 @@ class Runtime:
     dispatcher: Dispatcher
     intel: IntelHub
     logs: LogWatch
+    maritime: MaritimeWatch
     #: Bound syslog ports ({"udp": n, "tcp": n}) once started.
     syslog_ports: dict[str, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -73,6 +81,7 @@ class Runtime:
                 "rules": self.rules,
                 "intel": self.intel,
                 "logs": self.logs,
+                "maritime": self.maritime,
             },
         )
 
@@ -85,6 +94,7 @@ class Runtime:
             intel_router,
             taxii_router,
             logs_router,
+            maritime_router,
         ]
         app = create_api(self.context, routers)
 
@@ -111,14 +121,17 @@ class Runtime:
                 s.syslog_host, udp_port=s.syslog_udp_port, tcp_port=s.syslog_tcp_port
             )
             log.info("listening for syslog on %s %s", s.syslog_host, self.syslog_ports)
-        t = threading.Thread(target=self._nis2_watch, name="nis2-watch", daemon=True)
-        t.start()
-        self._threads.append(t)
+        self.maritime.start()
+        for target, name in ((self._nis2_watch, "nis2-watch"), (self._levels_watch, "levels")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
 
     def stop(self) -> None:
         self._stop.set()
         self.dispatcher.stop()
         self.logs.stop()
+        self.maritime.stop()
         for t in self._threads:
             t.join(timeout=5)
         self._threads.clear()
@@ -143,6 +156,27 @@ class Runtime:
         if alerts:
             self.bus.publish_many(ALERTS, [(a.id, encode_alert(a)) for a in alerts])
         return len(alerts)
+
+    def apply_security_levels(self) -> dict[str, int]:
+        """Hand the ISPS levels in force to the detectors that tighten with them."""
+        with self.db.session() as session:
+            levels = current_security_levels(session=session, model=self.port_model)
+        self.maritime.pipeline.set_levels(levels)
+        return levels
+
+    def _levels_watch(self) -> None:
+        # Levels are set through the API of any process; reading them back from the database
+        # every few seconds reaches every process's detectors, whoever made the change.
+        last: dict[str, int] = {}
+        while not self._stop.wait(5):
+            try:
+                with self.db.session() as session:
+                    levels = current_security_levels(session=session, model=self.port_model)
+                if levels != last:
+                    self.maritime.pipeline.set_levels(levels)
+                    last = levels
+            except Exception:
+                log.exception("security-level refresh failed; will retry")
 
     def _nis2_watch(self) -> None:
         while not self._stop.wait(60):
@@ -201,6 +235,18 @@ def build_runtime(
     intel.start()
     dispatcher.subscribe(EVENTS, INTEL_GROUP, intel_event_handler(intel))
     logs = LogWatch(settings.sigma_rules, bus=bus, indicator_lookup=intel.index)
+    maritime = MaritimeWatch(
+        MaritimeSettings(
+            tcp_connect=list(settings.ais_tcp_connect),
+            tcp_listen=list(settings.ais_tcp_listen),
+            udp_listen=list(settings.ais_udp_listen),
+        ),
+        port_model=port_model,
+        bus=bus,
+        db=db,
+    )
+    with db.session() as session:
+        maritime.pipeline.set_levels(current_security_levels(session=session, model=port_model))
     return Runtime(
         settings=settings,
         db=db,
@@ -212,4 +258,5 @@ def build_runtime(
         dispatcher=dispatcher,
         intel=intel,
         logs=logs,
+        maritime=maritime,
     )

@@ -13,6 +13,7 @@ from portguard.cli import admin as admin_cli
 from portguard.cli import incidents as incidents_cli
 from portguard.cli import intel as intel_cli
 from portguard.cli import logs as logs_cli
+from portguard.cli import maritime as maritime_cli
 from portguard.cli import portmodel as portmodel_cli
 from portguard.cli.common import (
     ConfigOpt,
@@ -39,6 +40,7 @@ app.add_typer(admin_cli.audit_app, name="audit")
 app.add_typer(portmodel_cli.app, name="portmodel")
 app.add_typer(intel_cli.app, name="intel")
 app.add_typer(logs_cli.app, name="logs")
+app.add_typer(maritime_cli.app, name="ais")
 
 
 def _version(value: bool) -> None:

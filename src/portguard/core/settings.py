@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     syslog_host: str = "127.0.0.1"
     syslog_udp_port: int | None = Field(default=None, ge=0, le=65535)
     syslog_tcp_port: int | None = Field(default=None, ge=0, le=65535)
+    #: AIS feeds ("host:port"): connect to these, listen on these (TCP, UDP). Empty: none.
+    ais_tcp_connect: list[str] = Field(default_factory=list)
+    ais_tcp_listen: list[str] = Field(default_factory=list)
+    ais_udp_listen: list[str] = Field(default_factory=list)
     #: Alerts with the same dedup key within this many seconds are one alert seen again.
     dedup_window_s: int = Field(default=3600, ge=0)
     #: Largest accepted HTTP request body.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,6 +27,7 @@ from portguard.incidents.consumer import make_alert_handler
 from portguard.incidents.correlation import CorrelationRules
 from portguard.incidents.nis2_api import router as nis2_router
 from portguard.incidents.service import count_open_incidents
+from portguard.intel import remote
 from portguard.intel.api import router as intel_router
 from portguard.intel.consumer import GROUP as INTEL_GROUP
 from portguard.intel.consumer import make_event_handler as intel_event_handler
@@ -65,6 +67,7 @@ class Runtime:
     maritime: MaritimeWatch
     #: Bound syslog ports ({"udp": n, "tcp": n}) once started.
     syslog_ports: dict[str, int] = field(default_factory=dict)
+    _levels: dict[str, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -110,8 +113,8 @@ class Runtime:
         return app
 
     def start(self, *, consumers: bool | None = None) -> None:
-        """Start the background work: the bus consumers (unless another process runs them) and
-        the NIS2 deadline watch."""
+        """Start the background work: the bus consumers (unless another process runs them), the
+        syslog and AIS listeners, and the periodic jobs (NIS2 deadlines, ISPS levels, TAXII)."""
         self._stop.clear()
         if self.settings.in_process_consumers if consumers is None else consumers:
             self.dispatcher.start()
@@ -122,8 +125,15 @@ class Runtime:
             )
             log.info("listening for syslog on %s %s", s.syslog_host, self.syslog_ports)
         self.maritime.start()
-        for target, name in ((self._nis2_watch, "nis2-watch"), (self._levels_watch, "levels")):
-            t = threading.Thread(target=target, name=name, daemon=True)
+        jobs: list[tuple[str, float, Callable[[], object]]] = [
+            ("NIS2 deadline check", 60.0, self.check_nis2_deadlines),
+            ("security-level refresh", 5.0, self.refresh_security_levels),
+            ("TAXII remote sync", 30.0, self.sync_remote_intel),
+        ]
+        for name, every_s, job in jobs:
+            t = threading.Thread(
+                target=self._periodic, args=(name, every_s, job), name=name, daemon=True
+            )
             t.start()
             self._threads.append(t)
 
@@ -157,33 +167,27 @@ class Runtime:
             self.bus.publish_many(ALERTS, [(a.id, encode_alert(a)) for a in alerts])
         return len(alerts)
 
-    def apply_security_levels(self) -> dict[str, int]:
-        """Hand the ISPS levels in force to the detectors that tighten with them."""
+    def refresh_security_levels(self) -> None:
+        # Levels are set through the API of any process; reading them back from the database
+        # reaches every process's detectors, whoever made the change.
         with self.db.session() as session:
             levels = current_security_levels(session=session, model=self.port_model)
-        self.maritime.pipeline.set_levels(levels)
-        return levels
+        if levels != self._levels:
+            self.maritime.pipeline.set_levels(levels)
+            self._levels = levels
 
-    def _levels_watch(self) -> None:
-        # Levels are set through the API of any process; reading them back from the database
-        # every few seconds reaches every process's detectors, whoever made the change.
-        last: dict[str, int] = {}
-        while not self._stop.wait(5):
-            try:
-                with self.db.session() as session:
-                    levels = current_security_levels(session=session, model=self.port_model)
-                if levels != last:
-                    self.maritime.pipeline.set_levels(levels)
-                    last = levels
-            except Exception:
-                log.exception("security-level refresh failed; will retry")
+    def sync_remote_intel(self) -> None:
+        """Pull from / push to the configured TAXII servers whose interval has passed."""
+        for result in remote.run_due(self.intel):
+            if result.error:
+                log.warning("TAXII remote %s failed: %s", result.remote, result.error)
 
-    def _nis2_watch(self) -> None:
-        while not self._stop.wait(60):
+    def _periodic(self, name: str, every_s: float, job: Callable[[], object]) -> None:
+        while not self._stop.wait(every_s):
             try:
-                self.check_nis2_deadlines()
+                job()
             except Exception:
-                log.exception("NIS2 deadline check failed; will retry")
+                log.exception("%s failed; will retry in %.0f s", name, every_s)
 
 
 def open_database(settings: Settings, *, migrate: bool = True) -> Database:

@@ -19,7 +19,6 @@ from portguard.api import create_api
 from portguard.core import auth
 from portguard.core.bus import EmbeddedBus
 from portguard.core.clock import SystemClock
-from portguard.core.db import Base, Database
 from portguard.core.http import AppContext
 from portguard.core.metrics import Metrics
 from portguard.core.settings import Settings
@@ -27,6 +26,7 @@ from portguard.intel import members
 from portguard.intel.api import router as rest_router
 from portguard.intel.hub import IntelHub
 from portguard.intel.taxii import router as taxii_router
+from portguard.testing import migrated_db
 
 PASSWORD = "a long enough password"
 HOME = "port-of-antwerp-bruges"
@@ -50,8 +50,7 @@ class Hub:
 
 
 def make_hub(tmp_path: Path, db_url: str | None = None) -> Hub:
-    db = Database(db_url or f"sqlite:///{tmp_path / 'portguard.db'}")
-    Base.metadata.create_all(db.engine)
+    db = migrated_db(db_url or f"sqlite:///{tmp_path / 'portguard.db'}")
     settings = Settings.load(data_dir=tmp_path, organisation=HOME)
     ctx = AppContext(
         settings=settings,
@@ -76,11 +75,11 @@ def add_user(h: Hub, name: str, role: str, org: str | None) -> None:
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
+def hub(tmp_path: Path, db_url: str) -> Iterator[Hub]:
     """Members: the port (home), terminal-a and shipping-b (port community), agency-c (a
     client of terminal-a), outsider (not a member). Users: ``<org>-<role>`` for every core role
     of the port and terminal-a, analysts elsewhere."""
-    h = make_hub(tmp_path)
+    h = make_hub(tmp_path, db_url)
     with h.ctx.db.session() as s:
         members.add_organisation(session=s, org_id="terminal-a", name="Terminal A", actor="t")
         members.add_organisation(session=s, org_id="shipping-b", name="Shipping B", actor="t")

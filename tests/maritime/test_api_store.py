@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -24,12 +25,12 @@ from portguard.maritime.testing import T0, scenario
 from portguard.portmodel import builtin_port_model
 
 
-def _watch(tmp_path: Path) -> tuple[MaritimeWatch, object]:
+def _watch(tmp_path: Path, backend: str = "auto") -> tuple[MaritimeWatch, object]:
     settings = Settings.load(data_dir=tmp_path)
     runtime = build_runtime(settings)
     Base.metadata.create_all(runtime.db.engine)  # the lead's migration will create these
     watch = MaritimeWatch(
-        MaritimeSettings(live_clock=False),
+        MaritimeSettings(live_clock=False, history_backend=backend),
         port_model=builtin_port_model(),
         bus=runtime.bus,
         db=runtime.db,
@@ -41,16 +42,25 @@ def _watch(tmp_path: Path) -> tuple[MaritimeWatch, object]:
     return watch, runtime
 
 
-def test_store_bus_and_routes(tmp_path: Path) -> None:
-    watch, runtime = _watch(tmp_path)
+@pytest.mark.parametrize("backend", ["sql", "parquet"])
+def test_store_bus_and_routes(tmp_path: Path, backend: str) -> None:
+    watch, runtime = _watch(tmp_path, backend)
     db = runtime.db  # type: ignore[attr-defined]
+    store = watch.store
+    assert store is not None
+    assert store.written == watch.pipeline.stats.positions
+    assert len(store.query(limit=10**6)) == watch.pipeline.stats.positions
     with db.session() as s:
         n = s.execute(select(func.count()).select_from(PositionRow)).scalar_one()
-        assert n == watch.pipeline.stats.positions
+        assert n == (watch.pipeline.stats.positions if backend == "sql" else 0)
         assert s.get(VesselRow, 244000004).name == "IDLER"  # type: ignore[union-attr]
+        # The module function (the CLI's) reads the Parquet history next to a SQLite file too.
         track = positions(session=s, mmsi=244000004, start=T0, end=T0 + 600)
         assert len(track) == 61
-        assert purge_before(session=s, t=T0 + 1800) > 0
+        assert [p.t for p in track] == sorted(p.t for p in track)
+        assert track == store.query(mmsi=244000004, start=T0, end=T0 + 600)
+        if backend == "sql":
+            assert purge_before(session=s, t=T0 + 1800) > 0
     # Alerts are on the bus with entities and a fingerprint per episode.
     records = runtime.bus.replay(ALERTS, count=1000)  # type: ignore[attr-defined]
     alerts = [decode_alert(r.payload) for r in records]
@@ -86,6 +96,9 @@ def test_store_bus_and_routes(tmp_path: Path) -> None:
         r = c.get("/api/v1/maritime/alerts", params={"kind": "rendezvous"}, headers=h)
         assert len(r.json()) == 1
         assert c.get("/api/v1/maritime/stats", headers=h).json()["bad_checksum"] == 0
+    if backend == "parquet":  # retention deletes whole hours
+        assert store.purge_before(T0 + 2 * 3600) > 0
+        assert store.query(limit=10**6) == []
     runtime.close()  # type: ignore[attr-defined]
 
 

@@ -41,3 +41,47 @@ def test_bad_characters_are_decode_errors() -> None:
     dec = decode_payloads(p, stats)
     assert len(dec.fixes) == 0
     assert stats.decode_errors == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    year=st.integers(0, 16383),
+    month=st.integers(0, 15),
+    day=st.integers(0, 31),
+    hour=st.integers(0, 31),
+    minute=st.integers(0, 63),
+    second=st.integers(0, 63),
+)
+def test_base_station_clock_is_identical_to_pyais(
+    year: int, month: int, day: int, hour: int, minute: int, second: int
+) -> None:
+    """Type 4 is decoded as a batch for the clock: the same times as pyais' fields give."""
+    import datetime as dt
+
+    from pyais.encode import encode_dict
+
+    msg = {
+        "type": 4, "mmsi": 2442000, "year": year, "month": month, "day": day, "hour": hour,
+        "minute": minute, "second": second, "lat": 51.3, "lon": 4.3,
+    }  # fmt: skip
+    line = encode_dict(msg)[0]
+    ref = decode(line)
+    try:
+        when = dt.datetime(
+            ref.year, ref.month, ref.day, ref.hour, ref.minute, ref.second, tzinfo=dt.UTC
+        )
+        expected = [when.timestamp()] if 2000 <= when.year <= 2100 else []
+    except ValueError:
+        expected = []
+    a = Assembler()
+    payloads = a.feed([line.encode()])
+    assert len(payloads.payloads[0]) == 28
+    assert decode_payloads(payloads, a.stats).base_station_times == expected
+    assert decode_payloads(payloads, a.stats, need_clock=False).base_station_times == []
+
+
+def test_bad_characters_in_base_station_reports_are_decode_errors() -> None:
+    stats = IntakeStats()
+    p = Payloads([b"4" + b"~" * 27], [0], [None], [None])
+    assert decode_payloads(p, stats).base_station_times == []
+    assert stats.decode_errors == 1

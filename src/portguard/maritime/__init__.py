@@ -2,12 +2,12 @@
 
 This package owns everything AIS: NMEA parsing with tag blocks and checksum validation (``nmea``),
 decoding with pyais plus a proven-identical vectorised path for position reports (``decode``),
-the vessel registry, current picture and history (``tracks``, ``store``, ``models``), the
-detectors (``detectors``: invalid identity, identity conflict/teleport, going dark, loitering,
-rendezvous, zone incursion, speeding), the pipeline that runs them (``pipeline``), network
-sources (``intake``), the runtime object the app wires (``service.MaritimeWatch``) and the routes
-(``api``). Findings leave as core Alerts on the bus (``alerts``). It imports only
-``portguard.core``, ``portguard.portmodel`` and libraries.
+the vessel registry, current picture and history (``tracks``, ``store``, ``history``,
+``models``), the detectors (``detectors``: invalid identity, identity conflict/teleport, going
+dark, loitering, rendezvous, zone incursion, speeding), the pipeline that runs them
+(``pipeline``), network sources (``intake``), the runtime object the app wires
+(``service.MaritimeWatch``) and the routes (``api``). Findings leave as core Alerts on the bus
+(``alerts``). It imports only ``portguard.core``, ``portguard.portmodel`` and libraries.
 
 Public API::
 

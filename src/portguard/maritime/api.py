@@ -15,10 +15,9 @@ from fastapi import APIRouter, Depends, Query
 
 from portguard.core.auth import Permission
 from portguard.core.errors import NotFoundError, ValidationError
-from portguard.core.http import Ctx, DbSession, Principal, require
+from portguard.core.http import Ctx, Principal, require
 from portguard.maritime.schemas import VesselRead, track_geojson
 from portguard.maritime.service import MaritimeWatch
-from portguard.maritime.store import positions
 
 __all__ = ["router"]
 
@@ -91,7 +90,6 @@ def vessels(
 def vessel(
     mmsi: str,
     ctx: Ctx,
-    session: DbSession,
     principal: Reader,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
@@ -108,10 +106,8 @@ def vessel(
         info = watch.pipeline.registry.get(m)
         fix = _fix(watch, r) if r is not None else None
         recent = watch.pipeline.history.track(m, t0, t1)
-        if watch.store is not None:
-            watch.store.flush()
-    if watch.store is not None:
-        rows = positions(session=session, mmsi=m, start=t0, end=t1, limit=limit)
+    if watch.store is not None:  # the store sees its own unwritten fixes
+        rows = watch.store.query(mmsi=m, start=t0, end=t1, limit=limit)
         points = [(p.t, p.lat, p.lon, p.sog, p.cog) for p in rows]
     else:
         points = list(

@@ -41,6 +41,8 @@ _ARMOR = np.array(
 )
 _VALID_ARMOR = np.array([48 <= c <= 87 or 96 <= c <= 119 for c in range(256)], dtype=bool)
 _ARMOR_CHARS: Final = bytes(c for c in range(256) if _VALID_ARMOR[c])
+#: Type 4 (base station report): (start bit, width) of year, month, day, hour, minute, second.
+_TYPE4_TIME: Final = ((38, 14), (52, 4), (56, 5), (61, 5), (66, 6), (72, 6))
 #: First payload character of the types decoded: positions, statics, base stations (clock).
 _WANTED: Final = frozenset(b"12345BCHK")  # types 1-5, 18, 19, 24, 27
 
@@ -226,12 +228,33 @@ def _base_time(msg: Any) -> float | None:
     return when.timestamp()
 
 
+def _base_times(payloads: list[bytes], stats: IntakeStats) -> list[float]:
+    """UTC times of standard-length base station reports (type 4), decoded as a batch: the
+    same fields and checks as pyais + ``_base_time`` (``bench/ais.py --verify`` compares)."""
+    n = len(payloads)
+    raw = np.frombuffer(b"".join(payloads), dtype=np.uint8).reshape(n, 28)
+    good = _VALID_ARMOR[raw].all(axis=1)
+    stats.decode_errors += int(n - good.sum())
+    v = _ARMOR[raw[good]]
+    year = _bits(v, 38, 14)
+    plausible = (year >= 2000) & (year <= 2100)
+    fields = [_bits(v, start, width)[plausible].tolist() for start, width in _TYPE4_TIME]
+    out: list[float] = []
+    for y, mo, d, h, mi, sec in zip(*fields, strict=True):
+        try:
+            out.append(dt.datetime(y, mo, d, h, mi, sec, tzinfo=dt.UTC).timestamp())
+        except ValueError:
+            continue
+    return out
+
+
 def decode_payloads(batch: Payloads, stats: IntakeStats, *, need_clock: bool = True) -> Decoded:
     """Decode the payloads PortGuard uses (positions, statics; base stations when
     ``need_clock``); the other types are counted in ``stats.skipped_types``, undecodable
     ones in ``stats.decode_errors``, never raised."""
     fast_p: list[bytes] = []
     fast_t: list[float | None] = []
+    clock_p: list[bytes] = []
     slow: list[Any] = []
     slow_t: list[float | None] = []
     statics: list[StaticReport] = []
@@ -239,10 +262,14 @@ def decode_payloads(batch: Payloads, stats: IntakeStats, *, need_clock: bool = T
     stats.messages += len(batch)
     for payload, fill, when in zip(batch.payloads, batch.fill_bits, batch.times, strict=True):
         first = payload[0]
-        if len(payload) == 28 and fill == 0 and first in b"123B":
-            fast_p.append(payload)
-            fast_t.append(when)
-            continue
+        if len(payload) == 28 and fill == 0:
+            if first in b"123B":
+                fast_p.append(payload)
+                fast_t.append(when)
+                continue
+            if first == 52 and need_clock:  # '4': base station, standard length
+                clock_p.append(payload)
+                continue
         if first not in _WANTED or (first == 52 and not need_clock):  # 52: '4'
             stats.skipped_types += 1
             continue
@@ -280,6 +307,8 @@ def decode_payloads(batch: Payloads, stats: IntakeStats, *, need_clock: bool = T
         parts.append(fast)
     if slow:
         parts.append(_from_messages(slow, slow_t))
+    if clock_p:
+        base_times += _base_times(clock_p, stats)
     fixes = FixBatch.concat(parts)
     stats.statics += len(statics)
     return Decoded(fixes, statics, base_times)

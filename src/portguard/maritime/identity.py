@@ -13,14 +13,25 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 from pyais.constants import COUNTRY_MAPPING
 
-__all__ = ["DUMMY_MMSIS", "MOBILE_CLASSES", "MmsiCheck", "MmsiClass", "check_mmsi", "country_of"]
+__all__ = [
+    "DUMMY_MMSIS",
+    "MOBILE_CLASSES",
+    "MmsiCheck",
+    "MmsiClass",
+    "check_mmsi",
+    "country_of",
+    "plain_ship_numbers",
+]
 
 #: Values transponders send when nobody programmed them (or someone wants to hide).
 DUMMY_MMSIS: Final = frozenset({0, 123456789, 111111111, 1193046, 999999999, 987654321})
 
 _ALLOCATED_MIDS: Final = frozenset(COUNTRY_MAPPING)
+_MID_ALLOCATED: Final = np.array([m in _ALLOCATED_MIDS for m in range(1000)], dtype=bool)
 
 
 class MmsiClass(StrEnum):
@@ -109,6 +120,19 @@ def check_mmsi(mmsi: int, *, dummies: frozenset[int] = DUMMY_MMSIS) -> MmsiCheck
             mmsi, cls, mid, f"MMSI {mmsi:09d} uses MID {mid}, which is allocated to no country"
         )
     return MmsiCheck(mmsi, cls, mid, None)
+
+
+def plain_ship_numbers(
+    mmsi: npt.NDArray[np.int64], dummies: frozenset[int] = DUMMY_MMSIS
+) -> npt.NDArray[np.bool_]:
+    """True where ``check_mmsi`` would call the number a valid ship station (MIDXXXXXX with an
+    allocated MID, not a dummy), tested for a whole array at once; False means "ask
+    ``check_mmsi``" (it may still be valid, e.g. a SAR aircraft)."""
+    ship = (mmsi >= 200_000_000) & (mmsi < 800_000_000)
+    out: npt.NDArray[np.bool_] = ship & _MID_ALLOCATED[np.where(ship, mmsi // 1_000_000, 0)]
+    if dummies and out.any():
+        out &= ~np.isin(mmsi, np.fromiter(dummies, dtype=np.int64))
+    return out
 
 
 def country_of(mmsi: int) -> str | None:

@@ -1,10 +1,12 @@
 """Tables of the maritime domain: the position history and the vessel registry.
 
-``maritime_position`` is the history store: one row per accepted fix, time as unix seconds
-(DOUBLE, so bulk inserts skip datetime conversion; 1.5x faster measured), indexed by (mmsi, t)
-for "this vessel's track" and by t for "this area in this window" and for retention.
-``maritime_vessel`` is the registry plus the latest fix, upserted from the in-memory picture.
-Why SQL rather than Parquet/DuckDB: see docs/maritime.md ("History store").
+``maritime_position`` is the SQL backend of the history store (PostgreSQL deployments, or
+``history_backend="sql"``; SQLite files default to Parquet, see ``history``): one row per
+accepted fix, time as unix seconds (DOUBLE, so bulk inserts skip datetime conversion; 1.5x
+faster measured), indexed by (mmsi, t) for "this vessel's track" and by t for "this area in this
+window" and for retention. ``maritime_vessel`` is the registry plus the latest fix, upserted
+from the in-memory picture with either backend. Measurements: docs/maritime.md ("History
+store").
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from portguard.core.bus import Bus, publish_alerts
@@ -30,12 +31,15 @@ from portguard.maritime.config import MaritimeConfig
 from portguard.maritime.detectors import Finding
 from portguard.maritime.intake import BoundedQueue, TcpClient, TcpServer, UdpListener
 from portguard.maritime.pipeline import Pipeline
-from portguard.maritime.store import PositionStore, purge_before, save_vessels
+from portguard.maritime.store import HistoryStore, open_history, save_vessels
 from portguard.portmodel import PortModel
 
 __all__ = ["MaritimeSettings", "MaritimeWatch"]
 
 log = logging.getLogger(__name__)
+
+#: An hour of history is compacted this long (feed time) after it ended (late fixes).
+_COMPACT_AFTER_S = 600.0
 
 
 def _hostport(text: str) -> tuple[str, int]:
@@ -53,6 +57,11 @@ class MaritimeSettings:
     tcp_listen: list[str] = field(default_factory=list)
     udp_listen: list[str] = field(default_factory=list)
     store_positions: bool = True
+    #: Where the track history goes: "parquet" (files per hour in ``history_dir``), "sql" (the
+    #: ``maritime_position`` table) or "auto": Parquet next to a SQLite database file (or in
+    #: ``history_dir`` when set), SQL for PostgreSQL and in-memory SQLite.
+    history_backend: str = "auto"
+    history_dir: Path | None = None
     retention_days: float = 30.0
     #: Seconds between store flushes / vessel upserts / retention runs (wall clock).
     flush_interval_s: float = 5.0
@@ -80,7 +89,11 @@ class MaritimeWatch:
         self.bus = bus
         self.db = db
         self.on_alert = on_alert
-        self.store = PositionStore(db) if db is not None and self.settings.store_positions else None
+        self.store: HistoryStore | None = (
+            open_history(db, self.settings.history_backend, self.settings.history_dir)
+            if db is not None and self.settings.store_positions
+            else None
+        )
         self.pipeline = Pipeline(
             port_model,
             self.settings.detectors,
@@ -142,14 +155,18 @@ class MaritimeWatch:
                 log.error("maritime: could not publish %d alerts: %s", len(alerts), exc)
         return alerts
 
-    def flush(self) -> None:
-        """Write buffered fixes and changed vessels; apply retention."""
+    def flush(self, *, force: bool = True) -> None:
+        """Write buffered fixes (``force``: all of them; else as the store sees fit) and changed
+        vessels; compact closed hours; apply retention."""
         if self.db is None:
             return
         with self._lock:
             try:
                 if self.store is not None:
-                    self.store.flush()
+                    if force:
+                        self.store.flush()
+                    else:
+                        self.store.tick()
                 changed = list(self.pipeline.registry.changed)
                 self.pipeline.registry.changed.clear()
                 now = self.pipeline.clock
@@ -160,9 +177,10 @@ class MaritimeWatch:
                         registry=self.pipeline.registry,
                         mmsis=changed,
                     )
-                    if self.store is not None:
-                        purge_before(session=session, t=now - self.settings.retention_days * 86400)
-            except StorageError as exc:
+                if self.store is not None:
+                    self.store.compact(now - _COMPACT_AFTER_S)
+                    self.store.purge_before(now - self.settings.retention_days * 86400)
+            except (StorageError, OSError) as exc:
                 log.error("maritime: storage failed: %s", exc)
 
     # -- running -----------------------------------------------------------------------------
@@ -212,7 +230,7 @@ class MaritimeWatch:
                     self._emit(self.pipeline.sweep())
             if time.monotonic() - self._last_flush >= self.settings.flush_interval_s:
                 self._last_flush = time.monotonic()
-                self.flush()
+                self.flush(force=False)
 
     # -- reading -----------------------------------------------------------------------------
 

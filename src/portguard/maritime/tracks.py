@@ -89,6 +89,9 @@ class Picture:
 
     def __init__(self, capacity: int = 1024) -> None:
         self.index: dict[int, int] = {}
+        #: The index as sorted arrays (MMSI, row), for lookups of a whole batch at once.
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._rows = np.zeros(0, dtype=np.int64)
         self._types: dict[int, int] = {}
         self.size = 0
         self._cap = capacity
@@ -123,12 +126,27 @@ class Picture:
             self.cols[name] = new
         self._cap = cap
 
+    def lookup(self, mmsis: I64) -> I64:
+        """Row of each MMSI, -1 for vessels not in the picture (vectorised)."""
+        keys = self._keys
+        if keys.size == 0:
+            return np.full(mmsis.shape[0], -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(keys, mmsis), keys.size - 1)
+        found: I64 = np.where(keys[pos] == mmsis, self._rows[pos], -1)
+        return found
+
     def rows_for(self, mmsis: I64) -> I64:
         """Row of each MMSI, creating rows for new vessels."""
         index = self.index
-        out = np.empty(mmsis.shape[0], dtype=np.int64)
-        for k, m in enumerate(mmsis.tolist()):
-            r = index.get(m)
+        out = self.lookup(mmsis)
+        new = np.flatnonzero(out < 0)
+        if new.size == 0:
+            return out
+        ms = mmsis.tolist()
+        first_new = self.size
+        for k in new.tolist():
+            m = ms[k]
+            r = index.get(m)  # the same new MMSI twice in one call
             if r is None:
                 r = self.size
                 if r >= self._cap:
@@ -138,6 +156,12 @@ class Picture:
                 self.cols["ship_type"][r] = self._types.pop(m, -1)
                 self.size += 1
             out[k] = r
+        added = np.arange(first_new, self.size, dtype=np.int64)
+        add_keys = self.cols["mmsi"][added]
+        order = np.argsort(add_keys)
+        at = np.searchsorted(self._keys, add_keys[order])
+        self._keys = np.insert(self._keys, at, add_keys[order])
+        self._rows = np.insert(self._rows, at, added[order])
         return out
 
     def update(self, fixes: FixBatch, starts: I64) -> I64:
@@ -181,6 +205,9 @@ class Picture:
             arr[: kept.shape[0]] = kept
         self.size = int(keep.sum())
         self.index = {int(m): i for i, m in enumerate(self.col("mmsi").tolist())}
+        order = np.argsort(self.col("mmsi"))
+        self._keys = self.col("mmsi")[order].copy()
+        self._rows = order.astype(np.int64)
         return dropped
 
     def nbytes(self) -> int:

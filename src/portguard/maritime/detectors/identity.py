@@ -18,7 +18,7 @@ import numpy as np
 
 from portguard.maritime.decode import FixBatch
 from portguard.maritime.detectors.base import Detector, Finding, haversine_m
-from portguard.maritime.identity import check_mmsi
+from portguard.maritime.identity import check_mmsi, plain_ship_numbers
 from portguard.maritime.tracks import group_starts
 from portguard.maritime.world import World
 
@@ -38,16 +38,31 @@ class InvalidIdentity(Detector):
 
     def __init__(self) -> None:
         self.state = InvalidIdentityState()
+        #: The MMSIs of ``state.seen`` as a sorted array (a cache for batch lookups).
+        self._known = np.zeros(0, dtype=np.int64)
 
     def observe(self, fixes: FixBatch, world: World) -> list[Finding]:
         seen = self.state.seen
+        if self._known.size != len(seen):  # state set from outside: rebuild the cache
+            self._known = np.sort(np.fromiter(seen, dtype=np.int64, count=len(seen)))
+        known = self._known
         starts = group_starts(fixes.mmsi)
         out: list[Finding] = []
+        firsts = fixes.mmsi[starts]
+        if known.size:
+            pos = np.minimum(np.searchsorted(known, firsts), known.size - 1)
+            new = starts[known[pos] != firsts]
+        else:
+            new = starts
+        if new.size == 0:
+            return out
+        added = fixes.mmsi[new]  # sorted, unique
+        self._known = np.insert(known, np.searchsorted(known, added), added)
         dummies = frozenset(int(x) for x in world.config.get(self.kind, "dummies"))
-        for s in starts.tolist():
+        plain = plain_ship_numbers(added, dummies)
+        seen.update(dict.fromkeys(added[plain].tolist()))
+        for s in new[~plain].tolist():
             m = int(fixes.mmsi[s])
-            if m in seen:
-                continue
             check = check_mmsi(m, dummies=dummies)
             if check.valid:
                 seen[m] = None
@@ -126,9 +141,9 @@ class IdentityConflict(Detector):
         pt = np.empty(n)
         plat[1:], plon[1:], pt[1:] = fixes.lat[:-1], fixes.lon[:-1], fixes.t[:-1]
         starts = group_starts(fixes.mmsi)
-        rows = [pic.row(m) for m in fixes.mmsi[starts].tolist()]
-        have = np.array([r is not None for r in rows], dtype=bool)
-        prow = np.array([r if r is not None else 0 for r in rows], dtype=np.int64)
+        prow = pic.lookup(fixes.mmsi[starts])
+        have = prow >= 0
+        prow[~have] = 0
         plat[starts] = np.where(have, pic.cols["lat"][prow], np.nan)
         plon[starts] = np.where(have, pic.cols["lon"][prow], np.nan)
         pt[starts] = np.where(have, pic.cols["t"][prow], np.nan)
@@ -140,10 +155,12 @@ class IdentityConflict(Detector):
         )
         suspects -= {int(x) for x in cfg.get("invalid_identity", "dummies")}
         out: list[Finding] = []
-        for s, e in zip(starts.tolist(), [*starts[1:].tolist(), n], strict=True):
+        if not suspects:
+            return out
+        ends = np.append(starts[1:], n)
+        hit = np.isin(fixes.mmsi[starts], np.fromiter(suspects, dtype=np.int64))
+        for s, e in zip(starts[hit].tolist(), ends[hit].tolist(), strict=True):
             m = int(fixes.mmsi[s])
-            if m not in suspects:
-                continue
             r = pic.row(m)
             vmax = self._vmax(world, int(pic.cols["ship_type"][r]) if r is not None else -1)
             prev: Fix | None = None

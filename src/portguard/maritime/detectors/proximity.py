@@ -185,21 +185,32 @@ class Rendezvous(Detector):
             keep[at_berth] = False
             cand, x, y = cand[keep], x[keep], y[keep]
         if cand.size >= 2:
+            # Candidates in MMSI order: query_pairs gives i < j, so the low MMSI comes first
+            # and a pair's key is mmsi[i] << 30 | mmsi[j] (MMSIs are unique in the picture).
+            order = np.argsort(mmsi[cand])
+            cand, x, y = cand[order], x[order], y[order]
             radius = float(cfg.get(self.kind, "radius_m"))
-            pairs = cKDTree(np.column_stack((x, y))).query_pairs(r=radius, output_type="ndarray")
-            pa, pb = cand[pairs[:, 0]], cand[pairs[:, 1]]
-            ma, mb = mmsi[pa], mmsi[pb]
-            lo_m, hi_m = np.minimum(ma, mb), np.maximum(ma, mb)
-            keys = (lo_m << 30) | hi_m
+            tree = cKDTree(np.column_stack((x, y)), balanced_tree=False, compact_nodes=False)
+            pairs = tree.query_pairs(r=radius, output_type="ndarray")
+            cm = mmsi[cand]
+            keys = (cm[pairs[:, 0]] << 30) | cm[pairs[:, 1]]
+            order = np.argsort(keys)
+            keys = keys[order]
+            pa, pb = cand[pairs[order, 0]], cand[pairs[order, 1]]
             when = np.maximum(t[pa], t[pb])
-            order = np.argsort(keys, kind="stable")
-            keys, when, pa, pb = keys[order], when[order], pa[order], pb[order]
-        # Join with the open meetings.
-        idx = np.searchsorted(st.keys, keys)
-        idx_c = np.minimum(idx, max(st.keys.size - 1, 0))
-        known = (idx < st.keys.size) & (st.keys[idx_c] == keys) if st.keys.size else idx < 0
-        since = np.where(known, st.since[idx_c] if st.keys.size else when, when)
-        alerted = np.where(known, st.alerted[idx_c] if st.keys.size else False, False)
+        # Join with the open meetings (both key arrays sorted).
+        n_old = st.keys.size
+        if n_old:
+            idx = np.searchsorted(st.keys, keys)
+            idx_c = np.minimum(idx, n_old - 1)
+            known = st.keys[idx_c] == keys
+            since = np.where(known, st.since[idx_c], when)
+            alerted = np.where(known, st.alerted[idx_c], False)
+            matched = np.zeros(n_old, dtype=bool)
+            matched[idx_c[known]] = True
+        else:
+            since, alerted = when.copy(), np.zeros(keys.size, dtype=bool)
+            matched = np.zeros(0, dtype=bool)
         min_thr = min(
             [float(cfg.get(self.kind, "threshold_s", level=lv)) for lv in (1, 2, 3)]
             + [
@@ -214,15 +225,17 @@ class Rendezvous(Detector):
             if found is not None:
                 alerted[k] = True
                 out.append(found)
-        # New state: this sweep's pairs, plus unseen ones still within the gap.
+        # New state: this sweep's pairs, plus unseen ones still within the gap, merged in order.
         gap = float(cfg.get(self.kind, "gap_s"))
-        gone = ~np.isin(st.keys, keys) & (now - st.last <= gap)
-        all_keys = np.concatenate((keys, st.keys[gone]))
-        order = np.argsort(all_keys, kind="stable")
-        st.keys = all_keys[order]
-        st.since = np.concatenate((since, st.since[gone]))[order]
-        st.last = np.concatenate((when, st.last[gone]))[order]
-        st.alerted = np.concatenate((alerted, st.alerted[gone]))[order]
+        gone = np.flatnonzero(~matched & (now - st.last <= gap))
+        if gone.size:
+            at = np.searchsorted(keys, st.keys[gone])
+            st.keys = np.insert(keys, at, st.keys[gone])
+            st.since = np.insert(since, at, st.since[gone])
+            st.last = np.insert(when, at, st.last[gone])
+            st.alerted = np.insert(alerted, at, st.alerted[gone])
+        else:
+            st.keys, st.since, st.last, st.alerted = keys, since, when, alerted
         return out
 
     def _check(self, world: World, ra: int, rb: int, since: float, last: float) -> Finding | None:

@@ -1,5 +1,6 @@
 """Imports every module that declares tables, so ``Base.metadata`` is complete for Alembic."""
 
+from portguard.access import models as access_models
 from portguard.core import audit, auth
 from portguard.core.db import Base
 from portguard.incidents import models as incident_models
@@ -9,6 +10,7 @@ from portguard.portmodel import models as portmodel_models
 
 __all__ = [
     "Base",
+    "access_models",
     "audit",
     "auth",
     "incident_models",

@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from portguard.access.api import router as access_router
+from portguard.access.service import AccessControl
 from portguard.api import create_api
 from portguard.app.migrations import SCRIPT_LOCATION
 from portguard.core.bus import ALERTS, EVENTS, Bus, Dispatcher, encode_alert, open_bus
@@ -22,11 +24,12 @@ from portguard.core.metrics import Metrics
 from portguard.core.settings import Settings
 from portguard.incidents import reporting
 from portguard.incidents.api import router as incidents_router
-from portguard.incidents.consumer import GROUP as INCIDENTS_GROUP
-from portguard.incidents.consumer import make_alert_handler
+from portguard.incidents.consumer import BatchAlertConsumer
 from portguard.incidents.correlation import CorrelationRules
 from portguard.incidents.nis2_api import router as nis2_router
 from portguard.incidents.service import count_open_incidents
+from portguard.infra.api import router as infra_router
+from portguard.infra.service import InfraWatch
 from portguard.intel import remote
 from portguard.intel.api import router as intel_router
 from portguard.intel.consumer import GROUP as INTEL_GROUP
@@ -44,6 +47,7 @@ from portguard.portmodel import (
     load_port_model,
 )
 from portguard.portmodel.api import router as portmodel_router
+from portguard.portmodel.directory import DirectoryCache
 
 __all__ = ["MIGRATIONS", "Runtime", "build_runtime", "open_database"]
 
@@ -65,6 +69,9 @@ class Runtime:
     intel: IntelHub
     logs: LogWatch
     maritime: MaritimeWatch
+    access: AccessControl
+    infra: InfraWatch
+    incident_engine: BatchAlertConsumer
     #: Bound syslog ports ({"udp": n, "tcp": n}) once started.
     syslog_ports: dict[str, int] = field(default_factory=dict)
     _levels: dict[str, int] = field(default_factory=dict)
@@ -85,6 +92,8 @@ class Runtime:
                 "intel": self.intel,
                 "logs": self.logs,
                 "maritime": self.maritime,
+                "access": self.access,
+                "infra": self.infra,
             },
         )
 
@@ -98,6 +107,8 @@ class Runtime:
             taxii_router,
             logs_router,
             maritime_router,
+            access_router,
+            infra_router,
         ]
         app = create_api(self.context, routers)
 
@@ -118,6 +129,7 @@ class Runtime:
         self._stop.clear()
         if self.settings.in_process_consumers if consumers is None else consumers:
             self.dispatcher.start()
+            self.incident_engine.start()
         s = self.settings
         if s.syslog_udp_port is not None or s.syslog_tcp_port is not None:
             self.syslog_ports = self.logs.start_syslog(
@@ -140,6 +152,7 @@ class Runtime:
     def stop(self) -> None:
         self._stop.set()
         self.dispatcher.stop()
+        self.incident_engine.stop()
         self.logs.stop()
         self.maritime.stop()
         for t in self._threads:
@@ -154,10 +167,12 @@ class Runtime:
     def run_worker(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set: the body of `portguard worker`."""
         self.dispatcher.start()
+        self.incident_engine.start()
         try:
             stop.wait()
         finally:
             self.dispatcher.stop()
+            self.incident_engine.stop()
 
     def check_nis2_deadlines(self) -> int:
         """Raise an alert for each overdue NIS2 report (deduplicated per incident and stage)."""
@@ -173,8 +188,14 @@ class Runtime:
         with self.db.session() as session:
             levels = current_security_levels(session=session, model=self.port_model)
         if levels != self._levels:
-            self.maritime.pipeline.set_levels(levels)
-            self._levels = levels
+            self._apply_levels(levels)
+
+    def _apply_levels(self, levels: dict[str, int]) -> None:
+        """Hand the ISPS levels in force to every detector that tightens with them."""
+        self.maritime.pipeline.set_levels(levels)
+        self.access.set_levels(levels)
+        self.infra.set_levels(levels)
+        self._levels = levels
 
     def sync_remote_intel(self) -> None:
         """Pull from / push to the configured TAXII servers whose interval has passed."""
@@ -214,15 +235,15 @@ def build_runtime(
     import socket
 
     dispatcher = Dispatcher(bus, consumer=f"{socket.gethostname()}:{os.getpid()}")
-    dispatcher.subscribe(
-        ALERTS,
-        INCIDENTS_GROUP,
-        make_alert_handler(
-            db=db,
-            rules=rules,
-            dedup_window=timedelta(seconds=settings.dedup_window_s),
-            metrics=metrics,
-        ),
+    directory = DirectoryCache(db)
+    incident_engine = BatchAlertConsumer(
+        bus,
+        db=db,
+        rules=rules,
+        dedup_window=timedelta(seconds=settings.dedup_window_s),
+        consumer=f"incidents-{socket.gethostname()}-{os.getpid()}",
+        metrics=metrics,
+        directory=directory.get,
     )
 
     def open_incidents() -> float:
@@ -249,9 +270,11 @@ def build_runtime(
         bus=bus,
         db=db,
     )
-    with db.session() as session:
-        maritime.pipeline.set_levels(current_security_levels(session=session, model=port_model))
-    return Runtime(
+    access = AccessControl(None, port_model=port_model, bus=bus, db=db)
+    infra = InfraWatch(None, port_model=port_model, bus=bus, db=db)
+    for topic, group, handler in access.make_handlers() + infra.make_handlers():
+        dispatcher.subscribe(topic, group, handler)
+    runtime = Runtime(
         settings=settings,
         db=db,
         bus=bus,
@@ -263,4 +286,10 @@ def build_runtime(
         intel=intel,
         logs=logs,
         maritime=maritime,
+        access=access,
+        infra=infra,
+        incident_engine=incident_engine,
     )
+    with db.session() as session:
+        runtime._apply_levels(current_security_levels(session=session, model=port_model))
+    return runtime

@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 
 from portguard import __version__
+from portguard.cli import access as access_cli
 from portguard.cli import admin as admin_cli
 from portguard.cli import incidents as incidents_cli
+from portguard.cli import infra as infra_cli
 from portguard.cli import intel as intel_cli
 from portguard.cli import logs as logs_cli
 from portguard.cli import maritime as maritime_cli
@@ -41,6 +43,8 @@ app.add_typer(portmodel_cli.app, name="portmodel")
 app.add_typer(intel_cli.app, name="intel")
 app.add_typer(logs_cli.app, name="logs")
 app.add_typer(maritime_cli.app, name="ais")
+app.add_typer(access_cli.app, name="access")
+app.add_typer(infra_cli.app, name="infra")
 
 
 def _version(value: bool) -> None:

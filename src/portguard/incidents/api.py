@@ -9,10 +9,13 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, select
 
 from portguard.core.auth import Permission
+from portguard.core.bus import publish_alert
 from portguard.core.errors import NotFoundError, ValidationError
 from portguard.core.http import Ctx, DbSession, Principal, require
 from portguard.core.types import Severity
 from portguard.incidents import service
+from portguard.incidents.disinformation import DisinformationReport
+from portguard.incidents.disinformation import to_alert as disinformation_alert
 from portguard.incidents.models import AlertRecord, Incident, Status
 from portguard.incidents.schemas import (
     AlertRead,
@@ -223,3 +226,21 @@ def get_alert(alert_id: str, ctx: Ctx, session: DbSession, principal: AlertReade
     if rec is None or not _readable(ctx, principal, rec.tlp):
         raise NotFoundError(f"no alert {alert_id!r}")
     return AlertRead.of(rec)
+
+
+@router.post("/disinformation", status_code=202)
+def report_disinformation(
+    body: DisinformationReport, ctx: Ctx, session: DbSession, principal: Writer
+) -> dict[str, str | None]:
+    """Record a disinformation report (claim, channel, target), optionally linked to an
+    incident. It is published on the bus as an ``analyst`` alert and correlates like any alert;
+    202 means it is on the durable bus."""
+    incident_id = None
+    if body.incident:
+        incident_id = load_incident(ctx, session, principal, body.incident).id
+    try:
+        alert = disinformation_alert(body, actor=principal.actor, incident_id=incident_id)
+    except ValueError as exc:
+        raise ValidationError(str(exc), location="body") from None
+    publish_alert(ctx.bus, alert)
+    return {"alert_id": alert.id, "incident_id": incident_id}

@@ -1,5 +1,11 @@
 """Correlation rules as data: which keys of an alert (its entities, asset and zone) join it to an
-open incident, within which time window. Loaded from YAML; every problem names its location."""
+open incident, within which time window, and which cross-domain patterns (``hybrid_rules``) make
+an incident a hybrid threat. Loaded from YAML; every problem names its location.
+
+Person resolution: given the port model's ``Directory``, an alert naming an e-mail address, a
+badge or an account of a known person also carries the key ``person:<id>``, so the phishing
+recipient, the badge holder and the operator who sent a command meet in one incident.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +21,9 @@ import yaml
 from portguard.core.errors import ValidationError
 from portguard.core.types import Alert, Domain, EntityKind, Severity
 from portguard.incidents.models import Category
+from portguard.portmodel.directory import Directory
 
-__all__ = ["CorrelationRule", "CorrelationRules", "parse_duration"]
+__all__ = ["CorrelationRule", "CorrelationRules", "HybridRule", "HybridStep", "parse_duration"]
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -41,6 +48,41 @@ class CorrelationRule:
 
 
 @dataclass(frozen=True)
+class HybridStep:
+    """One kind of alert a hybrid pattern needs: by domain, rule id prefix and/or category."""
+
+    domain: str | None = None
+    #: A rule id, or a prefix ending in ``*`` (``infra.command.*``).
+    rule: str | None = None
+    category: str | None = None
+
+    def matches(self, domain: str, rule_id: str, category: str | None) -> bool:
+        if self.domain is not None and domain != self.domain:
+            return False
+        if self.rule is not None:
+            if self.rule.endswith("*"):
+                if not rule_id.startswith(self.rule[:-1]):
+                    return False
+            elif rule_id != self.rule:
+                return False
+        return self.category is None or category == self.category
+
+
+@dataclass(frozen=True)
+class HybridRule:
+    """A cross-domain pattern: alerts matching every step, sharing one key of the ``share``
+    kinds, within ``window``, make the incident hybrid, tagged ``tag``, at least ``severity``."""
+
+    id: str
+    description: str
+    steps: tuple[HybridStep, ...]
+    share: frozenset[str]
+    window: timedelta
+    severity: Severity
+    tag: str
+
+
+@dataclass(frozen=True)
 class CorrelationRules:
     rules: tuple[CorrelationRule, ...]
     open_min_severity: Severity = Severity.MEDIUM
@@ -48,20 +90,51 @@ class CorrelationRules:
     hybrid_min_domains: int = 2
     hybrid_severity_raise: int = 1
     category_by_domain: dict[str, str] = field(default_factory=dict)
+    hybrid_rules: tuple[HybridRule, ...] = ()
+    #: An alert sharing keys with several open incidents merges them into the oldest.
+    merge_incidents: bool = True
     source: str = "<built-in>"
 
     @property
     def max_window(self) -> timedelta:
         return max((r.window for r in self.rules), default=timedelta(0))
 
-    def keys_for(self, alert: Alert) -> dict[str, timedelta]:
-        """The correlation keys of ``alert``, each with the window its rule allows."""
+    def keys_for(self, alert: Alert, directory: Directory | None = None) -> dict[str, timedelta]:
+        """The correlation keys of ``alert``, each with the window its rule allows; with a
+        directory, ``person:<id>`` for every person its entities name."""
         candidates: list[tuple[str, str]] = [(e.kind.value, e.key) for e in alert.entities]
         if alert.location is not None:
             if alert.location.asset_id:
                 candidates.append(("asset", f"asset:{alert.location.asset_id}"))
             if alert.location.zone_id:
                 candidates.append(("zone", f"zone:{alert.location.zone_id}"))
+        if directory is not None and len(directory):
+            have = {key for _, key in candidates}
+            for pid in sorted(directory.persons_for(alert.entities)):
+                if f"person:{pid}" not in have:
+                    candidates.append(("person", f"person:{pid}"))
+        return self._windows(candidates)
+
+    def keys_from_payload(
+        self, payload: dict[str, Any], directory: Directory | None = None
+    ) -> set[str]:
+        """The keys of a stored alert (its JSON payload), without re-validating it."""
+        candidates: list[tuple[str, str]] = []
+        for e in payload.get("entities") or ():
+            candidates.append((str(e["kind"]), f"{e['kind']}:{e['value']}"))
+        loc = payload.get("location") or {}
+        if loc.get("asset_id"):
+            candidates.append(("asset", f"asset:{loc['asset_id']}"))
+        if loc.get("zone_id"):
+            candidates.append(("zone", f"zone:{loc['zone_id']}"))
+        if directory is not None and len(directory):
+            for _, key in list(candidates):
+                pid = directory.resolve(key)
+                if pid is not None:
+                    candidates.append(("person", f"person:{pid}"))
+        return set(self._windows(candidates))
+
+    def _windows(self, candidates: list[tuple[str, str]]) -> dict[str, timedelta]:
         out: dict[str, timedelta] = {}
         for kind, key in candidates:
             if key in self.ignore_keys:
@@ -114,6 +187,8 @@ class CorrelationRules:
             "rules",
             "hybrid",
             "category_by_domain",
+            "hybrid_rules",
+            "merge_incidents",
         }
         for k in doc:
             if k not in allowed_top:
@@ -196,6 +271,11 @@ class CorrelationRules:
         if not isinstance(ignore, list):
             problems.append(f"{source}: 'ignore_keys' must be a list of kind:value strings")
             ignore = []
+        merge = doc.get("merge_incidents", True)
+        if not isinstance(merge, bool):
+            problems.append(f"{source}: merge_incidents must be true or false")
+            merge = True
+        hybrid_rules = _hybrid_rules(doc.get("hybrid_rules") or [], source, valid_kinds, problems)
         if problems:
             raise ValidationError(
                 "invalid correlation rules:\n  " + "\n  ".join(problems), location=source
@@ -207,5 +287,80 @@ class CorrelationRules:
             hybrid_min_domains=min_domains,
             hybrid_severity_raise=raise_by,
             category_by_domain={str(k): str(v) for k, v in cats.items()},
+            hybrid_rules=hybrid_rules,
+            merge_incidents=merge,
             source=source,
         )
+
+
+def _hybrid_rules(
+    raw_rules: Any, source: str, valid_kinds: set[str], problems: list[str]
+) -> tuple[HybridRule, ...]:
+    if not isinstance(raw_rules, list):
+        problems.append(f"{source}: 'hybrid_rules' must be a list")
+        return ()
+    domains = {d.value for d in Domain}
+    out: list[HybridRule] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_rules):
+        where = f"{source}: hybrid_rules[{i}]"
+        if not isinstance(raw, dict):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        extra = set(raw) - {"id", "description", "steps", "share", "window", "severity", "tag"}
+        if extra:
+            problems.append(f"{where}: unknown field(s) {sorted(extra)}")
+        rid = str(raw.get("id", "")).strip()
+        if not rid or rid in seen:
+            problems.append(f"{where}: 'id' is required and unique")
+        seen.add(rid)
+        steps: list[HybridStep] = []
+        raw_steps = raw.get("steps")
+        if not isinstance(raw_steps, list) or len(raw_steps) < 2:
+            problems.append(f"{where}: 'steps' must list at least two kinds of alert")
+            raw_steps = []
+        for j, st in enumerate(raw_steps):
+            if not isinstance(st, dict) or set(st) - {"domain", "rule", "category"}:
+                problems.append(
+                    f"{where}.steps[{j}]: a mapping of domain, rule and/or category ({{}}: any "
+                    f"alert), got {st!r}"
+                )
+                continue
+            if "domain" in st and st["domain"] not in domains:
+                problems.append(f"{where}.steps[{j}]: unknown domain {st['domain']!r}")
+            steps.append(
+                HybridStep(
+                    domain=st.get("domain"),
+                    rule=None if st.get("rule") is None else str(st["rule"]),
+                    category=None if st.get("category") is None else str(st["category"]),
+                )
+            )
+        share = raw.get("share")
+        if not isinstance(share, list) or not share:
+            problems.append(f"{where}: 'share' must list key kinds (person, asset, ip...)")
+            share = []
+        bad = [k for k in share if k not in valid_kinds]
+        if bad:
+            problems.append(f"{where}: unknown key kind(s) {bad}")
+        try:
+            window = parse_duration(raw.get("window", "24h"), where=f"{where}.window")
+        except ValidationError as exc:
+            problems.append(str(exc))
+            window = timedelta(0)
+        try:
+            severity = Severity.parse(raw.get("severity", "high"))
+        except ValueError as exc:
+            problems.append(f"{where}.severity: {exc}")
+            severity = Severity.HIGH
+        out.append(
+            HybridRule(
+                id=rid,
+                description=str(raw.get("description", "")),
+                steps=tuple(steps),
+                share=frozenset(str(k) for k in share),
+                window=window,
+                severity=severity,
+                tag=str(raw.get("tag") or rid),
+            )
+        )
+    return tuple(out)

@@ -6,20 +6,22 @@ one, keep the timeline. Everything an analyst does goes through here and into th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session, defer, selectinload
 
 from portguard.core import audit
 from portguard.core.clock import ensure_utc, utcnow
 from portguard.core.db import take_write_lock
 from portguard.core.errors import ConflictError, NotFoundError, ValidationError
+from portguard.core.ids import new_id
 from portguard.core.types import TLP, Alert, Severity
-from portguard.incidents.correlation import CorrelationRules
+from portguard.incidents.correlation import CorrelationRules, HybridRule
 from portguard.incidents.models import (
     OPEN_STATUSES,
     AlertRecord,
@@ -30,6 +32,7 @@ from portguard.incidents.models import (
     Task,
     TimelineEntry,
 )
+from portguard.portmodel.directory import Directory
 
 __all__ = [
     "IngestOutcome",
@@ -40,6 +43,7 @@ __all__ = [
     "count_open_incidents",
     "get_incident",
     "ingest_alert",
+    "ingest_alerts",
     "list_alerts",
     "list_incidents",
     "transition",
@@ -87,42 +91,163 @@ def _timeline(
     )
 
 
-def _next_ref(session: Session, at: datetime) -> str:
+#: (database URL, year) -> the number the next reference probably takes. Checked against the
+#: table (two unique-index lookups) before use, so another process, a rolled-back transaction or
+#: a recreated database never leads to a wrong reference; only the first reference of a year in
+#: a process scans the year's incidents.
+_REF_HINTS: dict[tuple[str, int], int] = {}
+_REF_LOCK = threading.Lock()
+
+
+def _ref_exists(session: Session, ref: str, taken: set[str]) -> bool:
+    if ref in taken:
+        return True
+    return session.execute(select(Incident.id).where(Incident.ref == ref)).first() is not None
+
+
+def _next_ref(session: Session, at: datetime, taken: set[str] | None = None) -> str:
+    """``INC-<year>-<n>``, n from 0001 and growing past 9999 (compared as numbers)."""
     prefix = f"INC-{at.year}-"
-    last = session.execute(
-        select(func.max(Incident.ref)).where(Incident.ref.like(f"{prefix}%"))
-    ).scalar_one_or_none()
-    n = int(last.removeprefix(prefix)) + 1 if last else 1
+    hint_key = (str(session.get_bind().engine.url), at.year)
+    with _REF_LOCK:
+        n = _REF_HINTS.get(hint_key)
+    taken = taken or set()
+    if n is not None and (n == 1 or _ref_exists(session, f"{prefix}{n - 1:04d}", taken)):
+        while _ref_exists(session, f"{prefix}{n:04d}", taken):
+            n += 1
+    else:
+        refs = [
+            r
+            for (r,) in session.execute(select(Incident.ref).where(Incident.ref.like(f"{prefix}%")))
+        ]
+        refs += [r for r in taken if r.startswith(prefix)]
+        numbers = [int(r.removeprefix(prefix)) for r in refs if r.removeprefix(prefix).isdigit()]
+        n = max(numbers, default=0) + 1
+    with _REF_LOCK:
+        _REF_HINTS[hint_key] = n + 1
     return f"{prefix}{n:04d}"
 
 
-def _find_incident(
-    session: Session, keys: dict[str, timedelta], observed_at: datetime, max_window: timedelta
-) -> tuple[Incident | None, list[Incident]]:
-    """The open incident sharing most keys with the alert inside each key's window."""
-    if not keys:
-        return None, []
-    rows = session.execute(
-        select(IncidentKey.incident_id, IncidentKey.key, IncidentKey.last_seen)
-        .join(Incident, Incident.id == IncidentKey.incident_id)
-        .where(
-            IncidentKey.key.in_(list(keys)),
-            Incident.status.in_([s.value for s in OPEN_STATUSES]),
-            IncidentKey.last_seen >= observed_at - max_window,
-        )
-    ).all()
-    score: dict[str, tuple[int, datetime]] = {}
-    for incident_id, key, last_seen in rows:
-        if abs(observed_at - ensure_utc(last_seen)) > keys[key]:
-            continue
-        n, latest = score.get(incident_id, (0, ensure_utc(last_seen)))
-        score[incident_id] = (n + 1, max(latest, ensure_utc(last_seen)))
-    if not score:
-        return None, []
-    ranked = sorted(score, key=lambda i: score[i], reverse=True)
-    incidents = [session.get(Incident, i) for i in ranked]
-    found = [i for i in incidents if i is not None]
-    return (found[0] if found else None), found[1:]
+class _Ctx:
+    """What one ingestion batch knows, loaded in a few indexed queries instead of several per
+    alert: which alert ids exist, the latest alert per dedup key, and every correlation-key row
+    of the open incidents for the batch's keys (plus rows the batch adds). The batch runs with
+    autoflush off, so these caches are the source of truth for rows not yet flushed."""
+
+    def __init__(
+        self,
+        session: Session,
+        alerts: Sequence[Alert],
+        rules: CorrelationRules,
+        dedup_window: timedelta,
+        directory: Directory | None,
+    ) -> None:
+        self.session = session
+        self.keys_of = {a.id: rules.keys_for(a, directory) for a in alerts}
+        self.dkeys = {a.id: a.dedup_key()[:700] for a in alerts}
+        ids = list(self.keys_of)
+        self.existing: dict[str, str | None] = {}
+        for chunk in _chunks(ids):
+            for aid, inc_id in session.execute(
+                select(AlertRecord.id, AlertRecord.incident_id).where(AlertRecord.id.in_(chunk))
+            ):
+                self.existing[aid] = inc_id
+        self.dedup: dict[str, AlertRecord] = {}
+        if dedup_window > timedelta(0) and alerts:
+            since = min(a.observed_at for a in alerts) - dedup_window
+            for chunk in _chunks(sorted(set(self.dkeys.values()))):
+                for rec in session.execute(
+                    select(AlertRecord)
+                    .options(defer(AlertRecord.payload))
+                    .where(AlertRecord.dedup_key.in_(chunk), AlertRecord.last_seen >= since)
+                ).scalars():
+                    self._remember(rec)
+        self.rows: dict[str, dict[str, IncidentKey]] = {}
+        self.incidents: dict[str, Incident] = {}
+        #: Incidents opened in this batch: none of their key rows can be in the database yet.
+        self.created: set[str] = set()
+        #: References given out in this batch (perhaps not flushed yet).
+        self.refs: set[str] = set()
+        #: ``incident.create`` audit entries to write once the batch is flushed.
+        self.audits: list[tuple[str, dict[str, Any]]] = []
+        all_keys = sorted({k for keys in self.keys_of.values() for k in keys})
+        open_ = [s.value for s in OPEN_STATUSES]
+        oldest = min((a.observed_at for a in alerts), default=utcnow()) - rules.max_window
+        # Two indexed lookups (keys by key, incidents by id): a join lets the planner scan the
+        # open incidents by status instead, which is all of them at scale.
+        found: list[IncidentKey] = []
+        for chunk in _chunks(all_keys):
+            found += session.execute(
+                select(IncidentKey).where(
+                    IncidentKey.key.in_(chunk), IncidentKey.last_seen >= oldest
+                )
+            ).scalars()
+        for chunk in _chunks(sorted({r.incident_id for r in found})):
+            for incident in session.execute(
+                select(Incident).where(Incident.id.in_(chunk), Incident.status.in_(open_))
+            ).scalars():
+                self.incidents[incident.id] = incident
+        for row in found:
+            if row.incident_id in self.incidents:
+                self.rows.setdefault(row.key, {})[row.incident_id] = row
+
+    def _remember(self, rec: AlertRecord) -> None:
+        have = self.dedup.get(rec.dedup_key)
+        if have is None or ensure_utc(have.last_seen) <= ensure_utc(rec.last_seen):
+            self.dedup[rec.dedup_key] = rec
+
+    def prior(self, dkey: str, observed: datetime, window: timedelta) -> AlertRecord | None:
+        rec = self.dedup.get(dkey)
+        if rec is None or ensure_utc(rec.last_seen) < observed - window:
+            return None
+        return rec
+
+    def add_record(self, rec: AlertRecord) -> None:
+        self.existing[rec.id] = rec.incident_id
+        self._remember(rec)
+
+    def key_row(self, incident: Incident, key: str) -> IncidentKey | None:
+        row = self.rows.get(key, {}).get(incident.id)
+        if row is not None or incident.id in self.created:
+            return row
+        # Not loaded (older than the window, or the incident is not open): ask. Rows this batch
+        # added are always in ``rows``, so the query (no autoflush) cannot miss one.
+        return self.session.get(IncidentKey, (incident.id, key))
+
+    def add_key(self, row: IncidentKey, incident: Incident) -> None:
+        self.rows.setdefault(row.key, {})[row.incident_id] = row
+        self.incidents[incident.id] = incident
+
+    def drop_incident(self, incident_id: str) -> None:
+        for rows in self.rows.values():
+            rows.pop(incident_id, None)
+
+    def find(
+        self, keys: dict[str, timedelta], observed: datetime
+    ) -> tuple[Incident | None, list[Incident]]:
+        """The open incident sharing most keys with the alert inside each key's window."""
+        score: dict[str, tuple[int, datetime]] = {}
+        open_ = {s.value for s in OPEN_STATUSES}
+        for key, window in keys.items():
+            for incident_id, row in self.rows.get(key, {}).items():
+                inc = self.incidents.get(incident_id)
+                if inc is None or inc.status not in open_:
+                    continue
+                last_seen = ensure_utc(row.last_seen)
+                if abs(observed - last_seen) > window:
+                    continue
+                n, latest = score.get(incident_id, (0, last_seen))
+                score[incident_id] = (n + 1, max(latest, last_seen))
+        if not score:
+            return None, []
+        ranked = sorted(score, key=lambda i: score[i], reverse=True)
+        found = [self.incidents[i] for i in ranked]
+        return found[0], found[1:]
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def _attach(
@@ -132,6 +257,8 @@ def _attach(
     alert: Alert,
     keys: dict[str, timedelta],
     rules: CorrelationRules,
+    directory: Directory | None = None,
+    ctx: _Ctx | None = None,
 ) -> None:
     record.incident_id = incident.id
     observed = alert.observed_at
@@ -146,9 +273,16 @@ def _attach(
     domains.add(alert.domain.value)
     incident.domains = sorted(domains)
     for key in keys:
-        row = session.get(IncidentKey, (incident.id, key))
+        row = (
+            ctx.key_row(incident, key)
+            if ctx is not None
+            else session.get(IncidentKey, (incident.id, key))
+        )
         if row is None:
-            session.add(IncidentKey(incident_id=incident.id, key=key, last_seen=observed))
+            row = IncidentKey(incident_id=incident.id, key=key, last_seen=observed)
+            session.add(row)
+            if ctx is not None:
+                ctx.add_key(row, incident)
         elif ensure_utc(row.last_seen) < observed:
             row.last_seen = observed
     _timeline(
@@ -166,13 +300,177 @@ def _attach(
             "keys": sorted(keys),
         },
     )
-    if not incident.hybrid and len(domains) >= rules.hybrid_min_domains:
-        incident.hybrid = True
-        incident.tags = sorted({*incident.tags, "hybrid"})
-        before = Severity(incident.severity)
-        incident.severity = min(
-            int(Severity.CRITICAL), incident.severity + rules.hybrid_severity_raise
+    _mark_hybrid(session, incident, domains, rules, observed)
+    if rules.hybrid_rules:
+        _apply_hybrid_rules(session, incident, alert, domains, rules, directory)
+
+
+def _mark_hybrid(
+    session: Session, incident: Incident, domains: set[str], rules: CorrelationRules, at: datetime
+) -> None:
+    if incident.hybrid or len(domains) < rules.hybrid_min_domains:
+        return
+    incident.hybrid = True
+    incident.tags = sorted({*incident.tags, "hybrid"})
+    before = Severity(incident.severity)
+    incident.severity = min(int(Severity.CRITICAL), incident.severity + rules.hybrid_severity_raise)
+    _timeline(
+        session,
+        incident,
+        kind="correlation",
+        actor=SYSTEM_ACTOR,
+        at=at,
+        text=(
+            f"Hybrid threat: alerts from {len(domains)} domains ({', '.join(sorted(domains))});"
+            f" severity raised from {before} to {Severity(incident.severity)}"
+        ),
+    )
+
+
+def _mergeable(incident: Incident) -> bool:
+    """Open, and not yet a NIS2 case (a reported incident keeps its identity)."""
+    return (
+        incident.status in {s.value for s in OPEN_STATUSES}
+        and not incident.significant
+        and not incident.submissions
+    )
+
+
+def _merge(
+    session: Session,
+    target: Incident,
+    other: Incident,
+    rules: CorrelationRules,
+    at: datetime,
+    directory: Directory | None,
+    ctx: _Ctx | None = None,
+) -> None:
+    """Fold ``other`` into ``target``: its alerts, keys and alert timeline move over; ``other``
+    is closed with a pointer to ``target``. Audited."""
+    session.flush()
+    session.execute(
+        update(AlertRecord).where(AlertRecord.incident_id == other.id).values(incident_id=target.id)
+    )
+    moved = list(
+        session.execute(select(IncidentKey).where(IncidentKey.incident_id == other.id)).scalars()
+    )
+    if ctx is not None:
+        ctx.drop_incident(other.id)
+    for row in moved:
+        mine = (
+            ctx.key_row(target, row.key)
+            if ctx is not None
+            else session.get(IncidentKey, (target.id, row.key))
         )
+        if mine is None:
+            mine = IncidentKey(incident_id=target.id, key=row.key, last_seen=row.last_seen)
+            session.add(mine)
+            if ctx is not None:
+                ctx.add_key(mine, target)
+        elif ensure_utc(mine.last_seen) < ensure_utc(row.last_seen):
+            mine.last_seen = row.last_seen
+        session.delete(row)
+    session.flush()
+    for t in list(other.timeline):
+        if t.kind in ("alert", "correlation"):
+            _timeline(
+                session,
+                target,
+                kind=t.kind,
+                actor=t.actor,
+                at=t.at,
+                text=t.text,
+                data={**t.data, "merged_from": other.ref},
+            )
+    target.first_seen = min(ensure_utc(target.first_seen), ensure_utc(other.first_seen))
+    target.last_seen = max(ensure_utc(target.last_seen), ensure_utc(other.last_seen))
+    target.severity = max(target.severity, other.severity)
+    if TLP(other.tlp).rank > TLP(target.tlp).rank:
+        target.tlp = other.tlp
+    domains = set(target.domains) | set(other.domains)
+    target.domains = sorted(domains)
+    target.tags = sorted(set(target.tags) | (set(other.tags) - {"merged"}))
+    target.updated_at = utcnow()
+    now = utcnow()
+    other.status = Status.CLOSED.value
+    other.resolved_at = other.closed_at = other.updated_at = now
+    other.tags = sorted({*other.tags, "merged"})
+    _timeline(
+        session,
+        other,
+        kind="merged",
+        actor=SYSTEM_ACTOR,
+        at=now,
+        text=f"Merged into {target.ref}: an alert tied the two together",
+        data={"incident_id": target.id},
+    )
+    _timeline(
+        session,
+        target,
+        kind="merged",
+        actor=SYSTEM_ACTOR,
+        at=at,
+        text=f"Merged {other.ref} ({other.title}) into this incident",
+        data={"incident_id": other.id},
+    )
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="incident.merge",
+        target=f"incident:{target.ref}",
+        details={"merged": other.ref},
+    )
+    _mark_hybrid(session, target, domains, rules, at)
+    if rules.hybrid_rules:
+        _apply_hybrid_rules(session, target, None, domains, rules, directory, at=at)
+
+
+def _apply_hybrid_rules(
+    session: Session,
+    incident: Incident,
+    alert: Alert | None,
+    domains: set[str],
+    rules: CorrelationRules,
+    directory: Directory | None,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """Fire the hybrid rules whose every step an alert of this incident now matches, sharing a
+    key. Cheap when nothing can fire: a rule is only looked at when the new alert matches one of
+    its steps and the incident already has alerts of every domain the rule names. Without an
+    alert (after a merge), every rule is looked at over the whole incident."""
+    for rule in rules.hybrid_rules:
+        if rule.tag in incident.tags:
+            continue
+        if alert is not None and not any(
+            s.matches(alert.domain.value, alert.rule_id, alert.category) for s in rule.steps
+        ):
+            continue
+        if any(s.domain is not None and s.domain not in domains for s in rule.steps):
+            continue
+        observed = alert.observed_at if alert is not None else (at or utcnow())
+        session.flush()
+        query = select(
+            AlertRecord.id,
+            AlertRecord.domain,
+            AlertRecord.rule_id,
+            AlertRecord.payload,
+            AlertRecord.observed_at,
+        ).where(AlertRecord.incident_id == incident.id)
+        if alert is not None:
+            query = query.where(
+                AlertRecord.observed_at >= observed - rule.window,
+                AlertRecord.observed_at <= observed + rule.window,
+            )
+        rows = session.execute(query).all()
+        found = _match_hybrid(rule, rows, rules, directory)
+        if found is None:
+            continue
+        key, alert_ids = found
+        before = Severity(incident.severity)
+        incident.hybrid = True
+        incident.tags = sorted({*incident.tags, "hybrid", rule.tag})
+        incident.severity = max(incident.severity, int(rule.severity))
         _timeline(
             session,
             incident,
@@ -180,10 +478,69 @@ def _attach(
             actor=SYSTEM_ACTOR,
             at=observed,
             text=(
-                f"Hybrid threat: alerts from {len(domains)} domains ({', '.join(sorted(domains))});"
-                f" severity raised from {before} to {Severity(incident.severity)}"
+                f"Hybrid pattern {rule.id}: {len(alert_ids)} alerts share {key}"
+                + (
+                    f"; severity raised from {before} to {Severity(incident.severity)}"
+                    if incident.severity != before
+                    else ""
+                )
             ),
+            data={"hybrid_rule": rule.id, "key": key, "alert_ids": alert_ids},
         )
+
+
+def _match_hybrid(
+    rule: HybridRule,
+    rows: Sequence[Any],
+    rules: CorrelationRules,
+    directory: Directory | None,
+) -> tuple[str, list[str]] | None:
+    """A key of the rule's kinds and one distinct alert per step that all carry it."""
+    per_step: list[list[tuple[str, set[str], datetime]]] = [[] for _ in rule.steps]
+    for alert_id, domain, rule_id, payload, observed_at in rows:
+        matched = [
+            i
+            for i, step in enumerate(rule.steps)
+            if step.matches(domain, rule_id, payload.get("category"))
+        ]
+        if not matched:
+            continue
+        keys = {
+            k
+            for k in rules.keys_from_payload(payload, directory)
+            if k.split(":", 1)[0] in rule.share
+        }
+        for i in matched:
+            per_step[i].append((alert_id, keys, ensure_utc(observed_at)))
+    if any(not candidates for candidates in per_step):
+        return None
+    shared = set().union(*(k for _, k, _ in per_step[0]))
+    for key in sorted(shared):
+        chosen = _assign(per_step, key, 0, [], rule.window)
+        if chosen is not None:
+            return key, [a for a, _ in chosen]
+    return None
+
+
+def _assign(
+    per_step: list[list[tuple[str, set[str], datetime]]],
+    key: str,
+    i: int,
+    taken: list[tuple[str, datetime]],
+    window: timedelta,
+) -> list[tuple[str, datetime]] | None:
+    """One distinct alert per step carrying ``key``, all within ``window`` of each other."""
+    if i == len(per_step):
+        return taken
+    for alert_id, keys, at in per_step[i]:
+        if key not in keys or any(alert_id == a for a, _ in taken):
+            continue
+        if any(abs(at - t) > window for _, t in taken):
+            continue
+        found = _assign(per_step, key, i + 1, [*taken, (alert_id, at)], window)
+        if found is not None:
+            return found
+    return None
 
 
 def ingest_alert(
@@ -192,28 +549,68 @@ def ingest_alert(
     alert: Alert,
     rules: CorrelationRules,
     dedup_window: timedelta = timedelta(hours=1),
+    directory: Directory | None = None,
 ) -> IngestOutcome:
     """Take in one alert. Idempotent by alert id: the same alert twice changes nothing.
+
+    With a ``directory``, alerts naming a known person's e-mail address, badge or account also
+    carry ``person:<id>`` and correlate through it.
 
     Ingestion is serialised across workers (correlation must see every incident the previous
     alert opened): an advisory lock on PostgreSQL, the write lock on SQLite.
     """
+    return ingest_alerts(
+        session=session,
+        alerts=[alert],
+        rules=rules,
+        dedup_window=dedup_window,
+        directory=directory,
+    )[0]
+
+
+def ingest_alerts(
+    *,
+    session: Session,
+    alerts: Sequence[Alert],
+    rules: CorrelationRules,
+    dedup_window: timedelta = timedelta(hours=1),
+    directory: Directory | None = None,
+) -> list[IngestOutcome]:
+    """``ingest_alert`` for a batch, in the caller's one transaction: the lock is taken once and
+    the commit (the expensive part on every engine) is shared. Same results as one by one."""
+    _serialise(session)
+    with session.no_autoflush:
+        ctx = _Ctx(session, alerts, rules, dedup_window, directory)
+        out = [_ingest(session, a, rules, dedup_window, directory, ctx) for a in alerts]
+    session.flush()
+    for target, details in ctx.audits:
+        audit.record(
+            session, actor=SYSTEM_ACTOR, action="incident.create", target=target, details=details
+        )
+    return out
+
+
+def _serialise(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7312002)"))
     else:
         take_write_lock(session, Incident.__tablename__)
-    if session.get(AlertRecord, alert.id) is not None:
-        existing = session.get(AlertRecord, alert.id)
-        return IngestOutcome(alert.id, "duplicate_id", existing.incident_id if existing else None)
-    dkey = alert.dedup_key()[:700]
+
+
+def _ingest(
+    session: Session,
+    alert: Alert,
+    rules: CorrelationRules,
+    dedup_window: timedelta,
+    directory: Directory | None,
+    ctx: _Ctx,
+) -> IngestOutcome:
+    if alert.id in ctx.existing:
+        return IngestOutcome(alert.id, "duplicate_id", ctx.existing[alert.id])
+    dkey = ctx.dkeys[alert.id]
     observed = alert.observed_at
     if dedup_window > timedelta(0):
-        prior = session.execute(
-            select(AlertRecord)
-            .where(AlertRecord.dedup_key == dkey, AlertRecord.last_seen >= observed - dedup_window)
-            .order_by(AlertRecord.last_seen.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+        prior = ctx.prior(dkey, observed, dedup_window)
         if prior is not None:
             prior.count += 1
             if ensure_utc(prior.last_seen) < observed:
@@ -235,26 +632,36 @@ def ingest_alert(
         received_at=utcnow(),
         last_seen=observed,
         dedup_key=dkey,
+        count=1,
         payload=alert.model_dump(mode="json"),
     )
     session.add(record)
-    keys = rules.keys_for(alert)
+    keys = ctx.keys_of[alert.id]
 
     # An alert may name its incident (NIS2 overdue alerts, analyst additions).
     named = alert.attributes.get("incident_id")
     if isinstance(named, str):
         incident = session.get(Incident, named)
         if incident is not None:
-            _attach(session, incident, record, alert, keys, rules)
-            session.flush()
+            _attach(session, incident, record, alert, keys, rules, directory, ctx)
+            ctx.add_record(record)
             return IngestOutcome(alert.id, "new", incident.id)
 
-    incident, others = _find_incident(session, keys, observed, rules.max_window)
+    incident, others = ctx.find(keys, observed)
+    merging: list[Incident] = []
+    if incident is not None and others and rules.merge_incidents:
+        # The alert ties several open incidents together: they are one incident. Keep the
+        # oldest (its reference is the one people already use) and fold the others into it.
+        group = [incident, *(o for o in others if _mergeable(o))]
+        group.sort(key=lambda i: (ensure_utc(i.created_at), i.ref))
+        incident, merging = group[0], group[1:]
+        others = [o for o in others if o not in group]
     created = False
     if incident is None and alert.severity >= rules.open_min_severity:
         now = utcnow()
         incident = Incident(
-            ref=_next_ref(session, now),
+            id=new_id(),
+            ref=_next_ref(session, now, ctx.refs),
             title=alert.title,
             summary=alert.why,
             status=Status.NEW.value,
@@ -267,9 +674,12 @@ def ingest_alert(
             updated_at=now,
             domains=[],
             tags=[],
+            hybrid=False,
+            significant=False,
         )
         session.add(incident)
-        session.flush()
+        ctx.created.add(incident.id)
+        ctx.refs.add(incident.ref)
         _timeline(
             session,
             incident,
@@ -278,16 +688,14 @@ def ingest_alert(
             at=now,
             text=f"Incident opened from alert {alert.rule_id}",
         )
-        audit.record(
-            session,
-            actor=SYSTEM_ACTOR,
-            action="incident.create",
-            target=f"incident:{incident.ref}",
-            details={"alert_id": alert.id},
-        )
+        # Written after the batch: each audit entry flushes the session (the hash chain reads
+        # the previous entry), and a flush per new incident would cost more than the batch.
+        ctx.audits.append((f"incident:{incident.ref}", {"alert_id": alert.id}))
         created = True
     if incident is not None:
-        _attach(session, incident, record, alert, keys, rules)
+        _attach(session, incident, record, alert, keys, rules, directory, ctx)
+        for other in merging:
+            _merge(session, incident, other, rules, observed, directory, ctx)
         for other in others:
             _timeline(
                 session,
@@ -298,7 +706,7 @@ def ingest_alert(
                 text=f"Alert {alert.id} also shares keys with {other.ref}",
                 data={"incident_id": other.id},
             )
-    session.flush()
+    ctx.add_record(record)
     return IngestOutcome(alert.id, "new", incident.id if incident else None, created)
 
 

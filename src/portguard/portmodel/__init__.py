@@ -8,6 +8,7 @@ Public API::
     PortModel: get, feature, by_kind, facilities, children, members,
                zones_containing, nearest_assets, to_geojson
     service: set_security_level, current_security_level(s), security_level_history
+    directory: Directory (email/badge/account -> person), DirectoryCache, import_directory_csv
 
 Every problem with a port-model file is a ``portguard.core.errors.PortModelError`` naming the
 feature and the field. Tables live in ``portguard.portmodel.models``, API shapes in
@@ -15,6 +16,13 @@ feature and the field. Tables live in ``portguard.portmodel.models``, API shapes
 """
 
 from portguard.portmodel.builtin import builtin_port_model, builtin_port_model_text
+from portguard.portmodel.directory import (
+    Directory,
+    DirectoryCache,
+    PersonInfo,
+    import_directory_csv,
+    parse_directory_csv,
+)
 from portguard.portmodel.feature import Feature
 from portguard.portmodel.kinds import ASSET_KINDS, KIND_SPECS, ZONE_KINDS, FeatureKind, KindSpec
 from portguard.portmodel.loader import (
@@ -38,19 +46,24 @@ __all__ = [
     "ASSET_KINDS",
     "KIND_SPECS",
     "ZONE_KINDS",
+    "Directory",
+    "DirectoryCache",
     "Feature",
     "FeatureKind",
     "KindSpec",
     "Nearby",
+    "PersonInfo",
     "PortModel",
     "Problem",
     "builtin_port_model",
     "builtin_port_model_text",
     "current_security_level",
     "current_security_levels",
+    "import_directory_csv",
     "latest_security_level_change",
     "load_port_model",
     "loads_port_model",
+    "parse_directory_csv",
     "parse_port_model",
     "security_level_history",
     "set_security_level",

@@ -6,16 +6,17 @@ every domain tighten their thresholds at once.
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from portguard.core.auth import Permission
 from portguard.core.bus import publish_event
 from portguard.core.errors import NotFoundError
 from portguard.core.http import Ctx, DbSession, Principal, require
 from portguard.core.types import Domain, EntityRef, Event, Location
-from portguard.portmodel import service
+from portguard.portmodel import directory, service
 from portguard.portmodel.kinds import FeatureKind
 from portguard.portmodel.model import PortModel
 from portguard.portmodel.schemas import (
@@ -126,3 +127,58 @@ def level_history(
         SecurityLevelChangeRead.model_validate(c)
         for c in service.security_level_history(session=session, facility_id=facility_id)
     ]
+
+
+# --- the directory of people, organisations and identities -------------------------------------
+
+DirectoryReader = Annotated[Principal, Depends(require(Permission.INCIDENTS_WRITE))]
+DirectoryAdmin = Annotated[Principal, Depends(require(Permission.USERS_ADMIN))]
+
+
+def _person_json(p: directory.PersonInfo) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "organisation_id": p.organisation_id,
+        "organisation_name": p.organisation_name,
+        "role": p.role,
+        "active": p.active,
+        "identities": list(p.identities),
+    }
+
+
+@router.get("/directory/people")
+def directory_people(
+    session: DbSession,
+    principal: DirectoryReader,
+    key: Annotated[
+        str | None, Query(description="an identity, e.g. email:x@y or badge:B-1")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1_000,
+) -> list[dict[str, Any]]:
+    """People of the directory (personal data: analysts and admins), or the one ``key`` names."""
+    d = directory.Directory.load(session)
+    if key is not None:
+        pid = d.resolve(key.strip().lower() if key.startswith("email:") else key.strip())
+        p = d.person(pid) if pid else None
+        return [_person_json(p)] if p is not None else []
+    return [_person_json(p) for p in itertools.islice(d, limit)]
+
+
+@router.post("/directory/import")
+async def directory_import(
+    request: Request, session: DbSession, principal: DirectoryAdmin
+) -> dict[str, Any]:
+    """Upsert people, organisations and identities from CSV (``text/csv``; see
+    ``portguard.portmodel.directory``). Audited; bad rows are listed, the rest imported."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    report = directory.import_directory_csv(
+        session=session, text=text, actor=principal.actor, source="upload"
+    )
+    return {
+        "persons": report.persons,
+        "organisations": report.organisations,
+        "identities": report.identities,
+        "moved": [list(m) for m in report.moved],
+        "problems": report.problems,
+    }

@@ -133,30 +133,36 @@ class SigmaEngine:
     def candidates(self, view: EventView, src: LogSource) -> list[int]:
         """Indexes of the rules that may match (anchors present, or no anchors)."""
         plan = self._plan(src)
+        exact, sub, fields = plan.exact, plan.sub, plan.fields
         tags: set[_Tag] = set()
-        exact, sub = plan.exact, plan.sub
+        add = tags.update
         low = view.low
-        for name in plan.fields.intersection(low):
-            value = low[name]
+        for name, value in low.items():
+            if name not in fields:
+                continue
             table = exact.get(name)
             if table is not None:
                 ids = table.get(value)
                 if ids:
-                    tags.update(ids)
+                    add(ids)
             auto = sub.get(name)
             if auto is not None and value:
                 for _, ids in auto.iter(value):
-                    tags.update(ids)
+                    add(ids)
         if plan.anywhere is not None:
             for _, ids in plan.anywhere.iter(_SEP.join(low.values())):
-                tags.update(ids)
+                add(ids)
+        if not tags:
+            return list(plan.always)
         masks: dict[int, int] = {}
+        get = masks.get
         for rule, bit in tags:
-            masks[rule] = masks.get(rule, 0) | bit
+            masks[rule] = get(rule, 0) | bit
         need = plan.need
         hits = [r for r, m in masks.items() if m == need[r]]
         hits.extend(plan.always)
-        return sorted(hits)
+        hits.sort()
+        return hits
 
     def match(self, record: LogRecord) -> list[CompiledRule]:
         view = EventView(record.fields)

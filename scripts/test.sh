@@ -93,6 +93,10 @@ else
   echo "using PORTGUARD_TEST_REDIS_URL"
 fi
 
+step "Chromium (console browser tests)"
+[ -x /usr/bin/chromium ] || apt_install chromium fonts-dejavu-core
+if [ -x /usr/bin/chromium ]; then echo "using /usr/bin/chromium"; else echo "chromium missing: browser tests will be skipped"; fi
+
 step "ruff"
 "$VENV/bin/ruff" check src tests bench
 "$VENV/bin/ruff" format --check src tests bench

@@ -48,6 +48,7 @@ from portguard.portmodel import (
 )
 from portguard.portmodel.api import router as portmodel_router
 from portguard.portmodel.directory import DirectoryCache
+from portguard.web import install_console
 
 __all__ = ["MIGRATIONS", "Runtime", "build_runtime", "open_database"]
 
@@ -111,6 +112,7 @@ class Runtime:
             infra_router,
         ]
         app = create_api(self.context, routers)
+        install_console(app)
 
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> Any:

@@ -71,6 +71,8 @@ def _serve(settings_host: str, settings_port: int, runtime_api: object, log_leve
         port=settings_port,
         log_level=log_level,
         access_log=False,
+        # Console event streams stay open up to 30 s; do not let them hold up Ctrl-C.
+        timeout_graceful_shutdown=3,
     )
 
 
@@ -121,8 +123,20 @@ def demo(
     out.print(f"  API docs: {url}/api/docs    health: {url}/healthz")
     out.print(f"  {n} demo alerts queued; they correlate into incidents in seconds")
     out.print("  Ctrl-C to stop")
-    _serve(settings.host, settings.port, runtime.api(), settings.log_level)
-    runtime.close()
+    from portguard.web.demofleet import FleetFeeder, demo_fleet
+
+    # Real AIS positions when the shared reference data sits beside the checkout, else a
+    # generated fleet; either way a small craft idles at Berendrecht lock.
+    ais = Path.cwd().parent / "shared" / "data" / "ais"
+    fleet, preamble = demo_fleet(runtime.port_model, ais_dir=ais if ais.is_dir() else None)
+    api = runtime.api()
+    feeder = FleetFeeder(fleet, runtime.maritime, interval_s=3.0, preamble=preamble)
+    feeder.start()
+    try:
+        _serve(settings.host, settings.port, api, settings.log_level)
+    finally:
+        feeder.stop()
+        runtime.close()
 
 
 @app.command()

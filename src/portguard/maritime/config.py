@@ -100,7 +100,7 @@ DETECTORS: Final = tuple(DEFAULTS)
 #: Defaults for the ISPS levels: shorter thresholds when the threat is higher.
 _LEVELS: Final[dict[int, dict[str, dict[str, Any]]]] = {
     2: {
-        "loitering": {"threshold_s": 600.0},
+        "loitering": {"threshold_s": 600.0, "radius_m": 400.0},
         "rendezvous": {"threshold_s": 900.0},
         "going_dark": {"threshold_s": 600.0},
     },

@@ -202,6 +202,8 @@ def test_roles_decide_what_is_shown(page: Page, console: Console) -> None:
     expect(page.locator("#view-levels")).to_contain_text("may only read")
     expect(page.locator("#view-levels button[data-level]")).to_have_count(0)
     page.goto("/console/#/queue")
+    # Enter opens the selected row: wait until the queue has rows to select.
+    expect(page.locator("#q-table tbody tr").first).to_be_visible()
     page.keyboard.press("Enter")
     expect(page.locator("#inc-actions")).to_contain_text("Read-only")
 

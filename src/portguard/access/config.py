@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from portguard.core.detector_config import check_overrides
 from portguard.core.errors import ConfigError, ValidationError
 from portguard.portmodel.schedule import DEFAULT_TZ, Hours, PlannedWindow
 
@@ -81,29 +82,13 @@ _LEVELS: Final[dict[int, dict[str, dict[str, Any]]]] = {
 
 
 def _check(section: str, overrides: Any) -> dict[str, dict[str, Any]]:
-    if not isinstance(overrides, Mapping):
-        raise ConfigError(f"access config {section}: expected a mapping")
-    out: dict[str, dict[str, Any]] = {}
-    for det, params in overrides.items():
-        if det not in DEFAULTS:
-            raise ConfigError(
-                f"access config {section}: unknown detector {det!r}; use one of "
-                + ", ".join(DETECTORS)
-            )
-        if not isinstance(params, Mapping):
-            raise ConfigError(f"access config {section}.{det}: expected a mapping")
-        for key in params:
-            if key not in DEFAULTS[det]:
-                known = ", ".join(DEFAULTS[det])
-                raise ConfigError(
-                    f"access config {section}.{det}: unknown parameter {key!r}; use {known}"
-                )
+    out = check_overrides("access", section, overrides, DEFAULTS)
+    for det, params in out.items():
         if "hours" in params:
             try:
                 Hours.parse(str(params["hours"]), where=f"{section}.{det}.hours")
             except ValidationError as exc:
                 raise ConfigError(f"access config: {exc}") from None
-        out[det] = dict(params)
     return out
 
 

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from portguard.core.detector_config import check_overrides
 from portguard.core.errors import ConfigError, ValidationError
 from portguard.portmodel.schedule import DEFAULT_TZ, Hours, PlannedWindow
 
@@ -64,25 +65,7 @@ _LEVELS: Final[dict[int, dict[str, dict[str, Any]]]] = {
 
 
 def _check(section: str, overrides: Any) -> dict[str, dict[str, Any]]:
-    if not isinstance(overrides, Mapping):
-        raise ConfigError(f"infra config {section}: expected a mapping")
-    out: dict[str, dict[str, Any]] = {}
-    for det, params in overrides.items():
-        if det not in DEFAULTS:
-            raise ConfigError(
-                f"infra config {section}: unknown detector {det!r}; use one of "
-                + ", ".join(DETECTORS)
-            )
-        if not isinstance(params, Mapping):
-            raise ConfigError(f"infra config {section}.{det}: expected a mapping")
-        for key in params:
-            if key not in DEFAULTS[det]:
-                raise ConfigError(
-                    f"infra config {section}.{det}: unknown parameter {key!r}; use "
-                    + ", ".join(DEFAULTS[det])
-                )
-        out[det] = dict(params)
-    return out
+    return check_overrides("infra", section, overrides, DEFAULTS)
 
 
 @dataclass(frozen=True)

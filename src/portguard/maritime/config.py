@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from portguard.core.detector_config import check_overrides
 from portguard.core.errors import ConfigError
 
 __all__ = ["DEFAULTS", "DETECTORS", "MaritimeConfig"]
@@ -113,25 +114,7 @@ _LEVELS: Final[dict[int, dict[str, dict[str, Any]]]] = {
 
 
 def _check(section: str, overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    if not isinstance(overrides, Mapping):
-        raise ConfigError(f"maritime config {section}: expected a mapping")
-    out: dict[str, dict[str, Any]] = {}
-    for det, params in overrides.items():
-        if det not in DEFAULTS:
-            raise ConfigError(
-                f"maritime config {section}: unknown detector {det!r}; use one of "
-                + ", ".join(DETECTORS)
-            )
-        if not isinstance(params, Mapping):
-            raise ConfigError(f"maritime config {section}.{det}: expected a mapping")
-        for key in params:
-            if key not in DEFAULTS[det]:
-                known = ", ".join(DEFAULTS[det])
-                raise ConfigError(
-                    f"maritime config {section}.{det}: unknown parameter {key!r}; use {known}"
-                )
-        out[det] = dict(params)
-    return out
+    return check_overrides("maritime", section, overrides, DEFAULTS)
 
 
 @dataclass

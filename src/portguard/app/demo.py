@@ -7,13 +7,18 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from portguard.core import auth
 from portguard.core.bus import ALERTS, Bus, encode_alert
 from portguard.core.db import Database
 from portguard.core.errors import NotFoundError
 from portguard.core.types import TLP, Alert, Domain, EntityRef, Location, Severity
+from portguard.mail.gateway import MailGateway
+from portguard.mail.models import MailMessage
+from portguard.mail.testing import message
 
-__all__ = ["DEMO_ADMIN", "demo_alerts", "seed_admin", "seed_alerts"]
+__all__ = ["DEMO_ADMIN", "demo_alerts", "demo_mails", "seed_admin", "seed_alerts", "seed_mail"]
 
 DEMO_ADMIN = "admin"
 
@@ -41,7 +46,7 @@ def demo_alerts(now: datetime) -> list[Alert]:
     operator's account, a badge anomaly and a loitering craft at the same lock: one hybrid
     incident. Plus an unrelated speeding vessel and a badge probe elsewhere."""
     t0 = now - timedelta(hours=3)
-    operator = EntityRef.of("email", "j.peeters@portofantwerpbruges.example")
+    operator = EntityRef.of("email", "j.peeters@portofantwerpbruges.com")
     lock = Location(asset_id="berendrecht-lock", lat=51.3442, lon=4.2856)
     return [
         Alert(
@@ -126,3 +131,47 @@ def seed_alerts(bus: Bus, now: datetime) -> int:
     alerts = demo_alerts(now)
     bus.publish_many(ALERTS, [(a.id, encode_alert(a)) for a in alerts])
     return len(alerts)
+
+
+def demo_mails() -> list[tuple[bytes, str, list[str]]]:
+    """Two mails for the gateway: the look-alike phishing that opens the hybrid attack (refused
+    at SMTP time) and a container-release-PIN request from a free-mail address (quarantined)."""
+    phish = message(
+        sender="Port of Antwerp-Bruges IT <it-support@portofantwerpbruges-login.com>",
+        to="j.peeters@portofantwerpbruges.com",
+        subject="Urgent: your VPN access for the lock control system expires today",
+        text=(
+            "Dear lock operator,\n\nYour VPN certificate for the Berendrecht lock control system "
+            "expires today. Confirm your credentials within 2 hours to avoid losing access:\n"
+            "https://portofantwerpbruges-login.com/vpn/renew\n\nIT Service Desk"
+        ),
+        html=(
+            "<p>Dear lock operator,</p><p>Your VPN certificate expires today. "
+            '<a href="https://portofantwerpbruges-login.com/vpn/renew">'
+            "https://vpn.portofantwerpbruges.com/renew</a></p>"
+        ),
+    )
+    pin = message(
+        sender="Terminal Operations <ops.desk.mpet@gmail.com>",
+        to="planning@portofantwerpbruges.com",
+        subject="Container release PIN needed urgently - MSCU 7731042",
+        text=(
+            "Hello,\n\nOur trucker is at the MPET gate and the release PIN for container "
+            "MSCU 7731042 is rejected. Please send us the release PIN and the pickup reference "
+            "urgently, the vessel closes in one hour.\n\nBest regards,\nTerminal operations desk"
+        ),
+    )
+    return [
+        (phish, "it-support@portofantwerpbruges-login.com", ["j.peeters@portofantwerpbruges.com"]),
+        (pin, "ops.desk.mpet@gmail.com", ["planning@portofantwerpbruges.com"]),
+    ]
+
+
+def seed_mail(gateway: MailGateway, db: Database) -> int:
+    """Pass the demo mails through the real gateway (scan, verdict, quarantine, alerts), once."""
+    with db.session() as session:
+        if session.execute(select(MailMessage.id).limit(1)).first() is not None:
+            return 0
+    for raw, mail_from, rcpt in demo_mails():
+        gateway.submit(raw, mail_from, rcpt, client="198.51.100.23", helo="mail.example.net")
+    return len(demo_mails())

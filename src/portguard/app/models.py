@@ -5,6 +5,7 @@ from portguard.core import audit, auth
 from portguard.core.db import Base
 from portguard.incidents import models as incident_models
 from portguard.intel import models as intel_models
+from portguard.mail import models as mail_models
 from portguard.maritime import models as maritime_models
 from portguard.portmodel import models as portmodel_models
 
@@ -15,6 +16,7 @@ __all__ = [
     "auth",
     "incident_models",
     "intel_models",
+    "mail_models",
     "maritime_models",
     "portmodel_models",
 ]

@@ -38,6 +38,8 @@ from portguard.intel.hub import IntelHub
 from portguard.intel.taxii import router as taxii_router
 from portguard.logs.api import router as logs_router
 from portguard.logs.service import LogWatch
+from portguard.mail import MailGateway, MailSettings
+from portguard.mail.api import router as mail_router
 from portguard.maritime.api import router as maritime_router
 from portguard.maritime.service import MaritimeSettings, MaritimeWatch
 from portguard.portmodel import (
@@ -73,6 +75,7 @@ class Runtime:
     access: AccessControl
     infra: InfraWatch
     incident_engine: BatchAlertConsumer
+    mail: MailGateway
     #: Bound syslog ports ({"udp": n, "tcp": n}) once started.
     syslog_ports: dict[str, int] = field(default_factory=dict)
     _levels: dict[str, int] = field(default_factory=dict)
@@ -95,6 +98,7 @@ class Runtime:
                 "maritime": self.maritime,
                 "access": self.access,
                 "infra": self.infra,
+                "mail": self.mail,
             },
         )
 
@@ -110,6 +114,7 @@ class Runtime:
             maritime_router,
             access_router,
             infra_router,
+            mail_router,
         ]
         app = create_api(self.context, routers)
         install_console(app)
@@ -139,6 +144,9 @@ class Runtime:
             )
             log.info("listening for syslog on %s %s", s.syslog_host, self.syslog_ports)
         self.maritime.start()
+        # The SMTP listener is opt-in (a `listen` address in the [mail] settings); the spool and
+        # the quarantine always work, e.g. for messages scanned through the API or CLI.
+        self.mail.start(smtp="listen" in self.settings.mail)
         jobs: list[tuple[str, float, Callable[[], object]]] = [
             ("NIS2 deadline check", 60.0, self.check_nis2_deadlines),
             ("security-level refresh", 5.0, self.refresh_security_levels),
@@ -157,6 +165,7 @@ class Runtime:
         self.incident_engine.stop()
         self.logs.stop()
         self.maritime.stop()
+        self.mail.stop()
         for t in self._threads:
             t.join(timeout=5)
         self._threads.clear()
@@ -272,6 +281,14 @@ def build_runtime(
         bus=bus,
         db=db,
     )
+    mail = MailGateway(
+        MailSettings.from_dict(dict(settings.mail)),
+        db=db,
+        bus=bus,
+        indicator_index=intel.index,
+        spool_dir=settings.data_dir / "mail-spool",
+        registry=metrics.registry,
+    )
     access = AccessControl(None, port_model=port_model, bus=bus, db=db)
     infra = InfraWatch(None, port_model=port_model, bus=bus, db=db)
     for topic, group, handler in access.make_handlers() + infra.make_handlers():
@@ -291,6 +308,7 @@ def build_runtime(
         access=access,
         infra=infra,
         incident_engine=incident_engine,
+        mail=mail,
     )
     with db.session() as session:
         runtime._apply_levels(current_security_levels(session=session, model=port_model))

@@ -15,6 +15,7 @@ from portguard.cli import incidents as incidents_cli
 from portguard.cli import infra as infra_cli
 from portguard.cli import intel as intel_cli
 from portguard.cli import logs as logs_cli
+from portguard.cli import mail as mail_cli
 from portguard.cli import maritime as maritime_cli
 from portguard.cli import portmodel as portmodel_cli
 from portguard.cli.common import (
@@ -45,6 +46,7 @@ app.add_typer(logs_cli.app, name="logs")
 app.add_typer(maritime_cli.app, name="ais")
 app.add_typer(access_cli.app, name="access")
 app.add_typer(infra_cli.app, name="infra")
+app.add_typer(mail_cli.app, name="mail")
 
 
 def _version(value: bool) -> None:
@@ -102,7 +104,7 @@ def demo(
 ) -> None:
     """Run PortGuard on the embedded defaults (SQLite, in-process bus, built-in Antwerp-Bruges
     model) with a seeded admin and demo alerts that correlate into incidents."""
-    from portguard.app.demo import DEMO_ADMIN, seed_admin, seed_alerts
+    from portguard.app.demo import DEMO_ADMIN, seed_admin, seed_alerts, seed_mail
     from portguard.app.runtime import build_runtime
 
     settings = load_settings(
@@ -117,11 +119,12 @@ def demo(
     runtime = build_runtime(settings)
     password = seed_admin(runtime.db)
     n = seed_alerts(runtime.bus, runtime.clock.now())
+    n += seed_mail(runtime.mail, runtime.db)
     url = f"http://{settings.host}:{settings.port}"
     out.print(f"[bold green]PortGuard demo[/] on {url}   (data in {settings.data_dir})")
     out.print(f"  log in as [bold]{DEMO_ADMIN}[/] / [bold]{password}[/]")
     out.print(f"  API docs: {url}/api/docs    health: {url}/healthz")
-    out.print(f"  {n} demo alerts queued; they correlate into incidents in seconds")
+    out.print(f"  {n} demo alerts and mails queued; they correlate into incidents in seconds")
     out.print("  Ctrl-C to stop")
     from portguard.web.demofleet import FleetFeeder, demo_fleet
 

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     ais_tcp_connect: list[str] = Field(default_factory=list)
     ais_tcp_listen: list[str] = Field(default_factory=list)
     ais_udp_listen: list[str] = Field(default_factory=list)
+    #: The mail gateway's settings (a [mail] table in the TOML file; see docs/mail.md). The
+    #: SMTP listener only starts when ``listen`` is given here.
+    mail: dict[str, Any] = Field(default_factory=dict)
     #: Alerts with the same dedup key within this many seconds are one alert seen again.
     dedup_window_s: int = Field(default=3600, ge=0)
     #: Largest accepted HTTP request body.

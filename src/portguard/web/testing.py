@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvicorn
 
-from portguard.app.demo import seed_admin, seed_alerts
+from portguard.app.demo import seed_admin, seed_alerts, seed_mail
 from portguard.app.runtime import Runtime, build_runtime
 from portguard.core import auth
 from portguard.core.settings import Settings
@@ -101,6 +101,7 @@ def serve_console(
         feeder.start()
     if seed_demo:
         seed_alerts(runtime.bus, runtime.clock.now())
+        seed_mail(runtime.mail, runtime.db)
     try:
         yield Console(url, runtime, password, users, feeder)
     finally:

@@ -1,0 +1,364 @@
+"""``portguard mail``: scan files offline, run the gateway, train and evaluate the classifier,
+and work the quarantine."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from portguard.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    DbUrlOpt,
+    err,
+    load_settings,
+    out,
+    reports_errors,
+)
+from portguard.core.errors import ConfigError, ValidationError
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Mail gateway: scan, serve, train, eval, quarantine.", no_args_is_help=True)
+
+MailConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--mail-config", help="TOML or YAML file of mail settings (docs/mail.md)."),
+]
+ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model file (default: shipped).")]
+
+
+def _mail_settings(path: Path | None, **overrides: Any) -> Any:
+    from portguard.mail.config import MailSettings
+
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+            loaded: Any = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+            data = loaded if isinstance(loaded, dict) else {}
+        except (OSError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        data = data.get("mail", data)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return MailSettings.from_dict(data)
+
+
+@app.command()
+@reports_errors
+def scan(
+    path: Annotated[Path, typer.Argument(exists=True, help="An .eml file, a folder or an mbox.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per message.")] = False,
+    mail_config: MailConfigOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Scan messages offline (no server, no database) and print their verdicts."""
+    from portguard.mail.config import build_scanner
+    from portguard.mail.training import iter_messages
+
+    scanner = build_scanner(_mail_settings(mail_config, model=model))
+    items = list(iter_messages(path)) if path.is_dir() else None
+    table = Table("message", "category", "score", "reasons")
+    with Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task("scan", total=len(items) if items is not None else None)
+        for name, raw in items if items is not None else iter_messages(path):
+            msg, verdict = scanner.scan(raw)
+            if as_json:
+                doc = {
+                    "path": name,
+                    **verdict.as_dict(),
+                    "subject": msg.subject,
+                    "from": msg.from_addr,
+                }
+                sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+            else:
+                reasons = ", ".join(f"{r.name} ({r.score:.1f})" for r in verdict.reasons[:4])
+                table.add_row(name, verdict.category.value, f"{verdict.score:.1f}", reasons)
+            progress.advance(task)
+    if not as_json:
+        out.print(table)
+
+
+@app.command()
+@reports_errors
+def serve(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+    mail_config: MailConfigOpt = None,
+    listen: Annotated[str | None, typer.Option(help="host:port to accept mail on.")] = None,
+    next_hop: Annotated[str | None, typer.Option(help="host:port to relay clean mail to.")] = None,
+) -> None:
+    """Run the SMTP gateway alone (no HTTP API) until interrupted."""
+    from portguard.cli.common import open_db
+    from portguard.core.bus import open_bus
+    from portguard.core.db import Base
+    from portguard.mail import models
+    from portguard.mail.gateway import MailGateway
+
+    settings = load_settings(config, data_dir=data_dir, database_url=database_url)
+    ms = _mail_settings(mail_config, listen=listen, next_hop=next_hop)
+    db = open_db(config, data_dir, database_url)
+    # Until the app's migrations carry the mail tables, create them (a no-op once they do).
+    mail_tables = [
+        models.MailMessage.__table__,
+        models.MailFeedback.__table__,
+        models.MailDailyStat.__table__,
+    ]
+    Base.metadata.create_all(db.engine, tables=mail_tables)  # type: ignore[arg-type]
+    bus = open_bus(settings)
+    gw = MailGateway(ms, db=db, bus=bus, spool_dir=settings.data_dir / "mail-spool")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    gw.start()
+    assert gw.smtp is not None
+    err.print(f"mail gateway on {gw.smtp.host}:{gw.smtp.port}, relaying to {ms.next_hop}")
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        gw.stop()
+        bus.close()
+        db.dispose()
+
+
+def _specs(folders: list[str]) -> list[tuple[str, str, Path]]:
+    specs = []
+    for item in folders:
+        label, sep, path = item.partition("=")
+        if not sep:
+            raise ValidationError("write LABEL=PATH (ham, spam or phishing)", location=item)
+        specs.append((f"{label}:{path}", label, Path(path)))
+    return specs
+
+
+@app.command()
+@reports_errors
+def train(
+    folders: Annotated[list[str], typer.Argument(help="LABEL=PATH, label ham|spam|phishing.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write.")],
+    feedback: Annotated[
+        Path | None,
+        typer.Option(help="A spool's feedback/ folder: users' reports and releases join in."),
+    ] = None,
+) -> None:
+    """Train the content classifier on labelled folders (and users' feedback)."""
+    from portguard.mail.training import fit, load_labelled
+
+    specs = _specs(folders)
+    if feedback is not None:
+        for label in ("ham", "spam", "phishing"):
+            if (feedback / label).is_dir():
+                specs.append((f"feedback:{label}", label, feedback / label))
+    t0 = time.time()
+    samples = load_labelled(specs)
+    err.print(f"{len(samples)} messages read; training...")
+    model = fit(
+        samples,
+        meta={
+            "trained_on": [s[0] for s in specs],
+            "messages": len(samples),
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )
+    model.save(output)
+    err.print(
+        f"model written to {output} ({output.stat().st_size:,} bytes, {time.time() - t0:.0f}s)"
+    )
+
+
+@app.command("eval")
+@reports_errors
+def evaluate(
+    folders: Annotated[list[str], typer.Argument(help="LABEL=PATH, label ham|spam|phishing.")],
+    folds: Annotated[int, typer.Option(min=2, max=20)] = 5,
+    mail_config: MailConfigOpt = None,
+) -> None:
+    """Cross-validate: every message scored by a model that never saw it; share flagged."""
+    from portguard.mail.config import build_scanner
+    from portguard.mail.training import cross_validate, load_labelled
+
+    samples = load_labelled(_specs(folders))
+    scanner = build_scanner(_mail_settings(mail_config))
+    evidence = cross_validate(samples, folds=folds)
+    table = Table("folder", "messages", "flagged", "phishing", "spam", "malware")
+    counts: dict[str, list[str]] = {}
+    clf = scanner.ctx.classifier
+    assert clf is not None
+    for s, e in zip(samples, evidence, strict=True):
+        rules = s.extra["rules"]
+        counts.setdefault(s.group, []).append(scanner.decide(rules + clf.reasons(e)).category)
+    for group, cats in counts.items():
+        n = len(cats)
+        share = {
+            c: f"{100 * sum(x == c for x in cats) / n:.1f}%"
+            for c in ("phishing", "spam", "malware")
+        }
+        flagged = sum(x in ("phishing", "spam", "malware") for x in cats)
+        table.add_row(
+            group,
+            str(n),
+            f"{100 * flagged / n:.1f}%",
+            share["phishing"],
+            share["spam"],
+            share["malware"],
+        )
+    out.print(table)
+
+
+def _gateway(
+    config: Path | None, data_dir: Path | None, database_url: str | None, mail_config: Path | None
+) -> Any:
+    from portguard.cli.common import open_db
+    from portguard.mail.gateway import MailGateway
+
+    settings = load_settings(config, data_dir=data_dir, database_url=database_url)
+    db = open_db(config, data_dir, database_url)
+    return MailGateway(
+        _mail_settings(mail_config), db=db, spool_dir=settings.data_dir / "mail-spool"
+    )
+
+
+@app.command("list")
+@reports_errors
+def list_messages(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+    status: Annotated[str, typer.Option(help="quarantined, delivered, released, ... or any")] = (
+        "quarantined"
+    ),
+    q: Annotated[str | None, typer.Option(help="Sender, recipient or subject contains.")] = None,
+    limit: int = 50,
+) -> None:
+    """Search the quarantine (or every verdict with --status any)."""
+    from portguard.cli.common import open_db
+    from portguard.mail import service
+
+    db = open_db(config, data_dir, database_url)
+    table = Table("id", "received", "category", "score", "from", "to", "subject", "status")
+    with db.session() as session:
+        for r in service.search_messages(
+            session=session, status=None if status == "any" else status, q=q, limit=limit
+        ):
+            table.add_row(
+                r.id,
+                r.received_at.strftime("%Y-%m-%d %H:%M"),
+                r.category,
+                f"{r.score:.1f}",
+                r.sender,
+                ", ".join(r.recipients[:2]),
+                r.subject[:60],
+                r.status,
+            )
+    out.print(table)
+
+
+def _act(
+    action: str,
+    sid: str,
+    actor: str,
+    config: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    label: str = "",
+) -> None:
+    gw = _gateway(config, data_dir, database_url, None)
+    if action == "release":
+        gw.release(sid, actor=actor)
+    elif action == "delete":
+        gw.delete(sid, actor=actor)
+    else:
+        gw.report(sid, label, actor=actor)
+    out.print(f"{sid}: {action}{' ' + label if label else ''}")
+
+
+ActorOpt = Annotated[str, typer.Option(help="Who does it (audit log).")]
+
+
+@app.command()
+@reports_errors
+def release(
+    sid: str,
+    actor: ActorOpt = "cli",
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+) -> None:
+    """Release a quarantined message to the next hop (the running gateway relays it)."""
+    _act("release", sid, f"cli:{actor}", config, data_dir, database_url)
+
+
+@app.command()
+@reports_errors
+def delete(
+    sid: str,
+    actor: ActorOpt = "cli",
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+) -> None:
+    """Delete a quarantined message."""
+    _act("delete", sid, f"cli:{actor}", config, data_dir, database_url)
+
+
+@app.command()
+@reports_errors
+def report(
+    sid: str,
+    label: Annotated[str, typer.Argument(help="phishing, spam or ham")],
+    actor: ActorOpt = "cli",
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+) -> None:
+    """Report a message as phishing / spam / not phishing (ham)."""
+    if label not in ("phishing", "spam", "ham"):
+        raise ValidationError("label must be phishing, spam or ham", location="LABEL")
+    _act("report", sid, f"cli:{actor}", config, data_dir, database_url, label)
+
+
+@app.command()
+@reports_errors
+def stats(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+    period: Annotated[str, typer.Option(help="day or month")] = "day",
+) -> None:
+    """Messages scanned and blocked per day or month."""
+    from portguard.cli.common import open_db
+    from portguard.mail import service
+
+    db = open_db(config, data_dir, database_url)
+    table = Table(period, "scanned", "phishing", "spam", "malware", "bulk", "clean", "rejected")
+    with db.session() as session:
+        for s in service.stats(session=session, period=period):
+            table.add_row(
+                s.period,
+                *(
+                    str(getattr(s, k))
+                    for k in ("scanned", "phishing", "spam", "malware", "bulk", "clean", "rejected")
+                ),
+            )
+    out.print(table)

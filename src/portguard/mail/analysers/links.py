@@ -1,0 +1,234 @@
+"""Links: shown text vs. real target, IP and shortened URLs, look-alike hosts, credential forms,
+QR codes in images (when ``pyzbar`` and Pillow are installed), and every URL, domain, IP and the
+sender checked against the ISAC indicator index and the local blocklist."""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from portguard.mail.analysers.base import (
+    AnalysisContext,
+    Envelope,
+    lookalike_of,
+    registered_domain,
+)
+from portguard.mail.links_util import host_of
+from portguard.mail.parse import Link, ParsedMessage, text_links
+from portguard.mail.schemas import Reason
+
+__all__ = ["SHORTENERS", "analyse", "decode_qr", "host_of"]
+
+SHORTENERS = frozenset(
+    [
+        "bit.ly",
+        "tinyurl.com",
+        "t.co",
+        "goo.gl",
+        "ow.ly",
+        "is.gd",
+        "buff.ly",
+        "rebrand.ly",
+        "cutt.ly",
+        "shorturl.at",
+        "tiny.cc",
+        "rb.gy",
+        "t.ly",
+        "s.id",
+        "v.gd",
+        "bl.ink",
+        "short.io",
+        "lnkd.in",
+        "qrco.de",
+    ]
+)
+_DOMAINISH = re.compile(r"^(?:https?://)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?:[/:?#]|$)", re.I)
+_FORM_RE = re.compile(r"<form\b[^>]*>", re.I)
+_PASSWORD_RE = re.compile(r"""<input\b[^>]*type\s*=\s*["']?password""", re.I)
+MAX_CHECKED = 50
+#: Places anyone can host a page: a login page there is the phisher's, not the brand's.
+HOSTING = (
+    "s3.amazonaws.com",
+    "storage.googleapis.com",
+    "firebasestorage.googleapis.com",
+    "web.app",
+    "firebaseapp.com",
+    "r2.dev",
+    "blob.core.windows.net",
+    "ipfs.io",
+    "dweb.link",
+    "pages.dev",
+    "workers.dev",
+    "glitch.me",
+    "herokuapp.com",
+    "netlify.app",
+    "vercel.app",
+    "000webhostapp.com",
+    "weebly.com",
+    "wixsite.com",
+    "square.site",
+    "forms.gle",
+    "docs.google.com",
+    "sites.google.com",
+    "typeform.com",
+    "jotform.com",
+    "github.io",
+    "azurewebsites.net",
+    "ngrok.io",
+    "ngrok-free.app",
+    "trycloudflare.com",
+    "repl.co",
+    "myshopify.com",
+    "blogspot.com",
+)
+_CHAT_RE = re.compile(r"(wa\.me/|api\.whatsapp\.com/send|t\.me/|telegram\.me/)", re.I)
+
+
+def _ip(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        pass
+    if re.fullmatch(r"(0x[0-9a-f]+|\d{8,10})", host):  # dword / hex-encoded IPv4
+        return host
+    return None
+
+
+def decode_qr(data: bytes) -> list[str]:
+    """Texts of QR codes in an image; [] when no decoder library is installed."""
+    try:
+        from PIL import Image  # type: ignore[import-not-found,unused-ignore]
+        from pyzbar.pyzbar import decode  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return []
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.thumbnail((1600, 1600))
+        return [r.data.decode("utf-8", "replace") for r in decode(img)][:10]
+    except Exception:
+        return []
+
+
+def _index_hits(ctx: AnalysisContext, kind: str, value: str) -> list[Reason]:
+    out: list[Reason] = []
+    if value.lower() in ctx.blocklist:
+        out.append(Reason(f"intel.blocklist_{kind}", 8.0, f"{value} is on the local blocklist"))
+    idx = ctx.indicator_index
+    if idx is None:
+        return out
+    try:
+        matches = idx.lookup(kind, value)
+    except Exception:
+        return out
+    for m in matches[:1]:
+        score = 8.0 if m.block else 1.5
+        out.append(
+            Reason(
+                f"intel.{kind}",
+                score,
+                f"{value} matches indicator {m.name!r} ({m.how}"
+                f"{', warninglisted' if not m.block else ''})",
+            )
+        )
+    return out
+
+
+def analyse(msg: ParsedMessage, env: Envelope, ctx: AnalysisContext) -> list[Reason]:
+    reasons: list[Reason] = []
+    links: list[Link] = list(msg.links)
+    for att in msg.attachments:
+        if att.content_type.startswith("image/") and len(att.data) < 5_000_000:
+            for text in decode_qr(att.data):
+                for link in text_links(text):
+                    reasons.append(Reason("links.qr_code", 2.0, f"QR code points to {link.url}"))
+                    links.append(link)
+    seen_hosts: set[str] = set()
+    mismatch = ip_url = short = userinfo = 0
+    first: dict[str, str] = {}
+    for link in links[:200]:
+        url = link.url
+        low = url.lower()
+        if low.startswith(("mailto:", "tel:", "#", "cid:")):
+            continue
+        host = host_of(url)
+        if not host:
+            continue
+        if link.text:
+            m = _DOMAINISH.match(link.text.strip())
+            if m and "." in m.group(1) and not m.group(1)[-1].isdigit():
+                shown = m.group(1).lower()
+                if registered_domain(shown) != registered_domain(host) and not _ip(shown):
+                    mismatch += 1
+                    first.setdefault("mismatch", f"shows {shown} but goes to {host}")
+        if _ip(host):
+            ip_url += 1
+            first.setdefault("ip", url[:200])
+        if registered_domain(host) in SHORTENERS or host in SHORTENERS:
+            short += 1
+            first.setdefault("short", url[:200])
+        if "@" in (urlsplit(url if "://" in url else "http://" + url).netloc or ""):
+            userinfo += 1
+            first.setdefault("userinfo", url[:200])
+        if any(host == h or host.endswith("." + h) for h in HOSTING):
+            first.setdefault("hosting", url[:200])
+        if _CHAT_RE.search(url):
+            first.setdefault("chat", url[:200])
+        seen_hosts.add(host)
+    if "hosting" in first:
+        reasons.append(
+            Reason(
+                "links.hosted_page",
+                2.5,
+                f"link to a page on a public hosting service: {first['hosting']}",
+            )
+        )
+    if "chat" in first:
+        reasons.append(
+            Reason("links.chat_contact", 2.0, f"asks to continue on a chat app: {first['chat']}")
+        )
+    if mismatch:
+        reasons.append(Reason("links.text_mismatch", 3.0 + min(mismatch - 1, 2), first["mismatch"]))
+    if ip_url:
+        reasons.append(Reason("links.ip_url", 2.5, f"link to a bare IP address: {first['ip']}"))
+    if short:
+        reasons.append(Reason("links.shortener", 1.0, f"shortened link: {first['short']}"))
+    if userinfo:
+        reasons.append(Reason("links.userinfo", 3.0, f"user-info trick in {first['userinfo']}"))
+    for host in sorted(seen_hosts)[:MAX_CHECKED]:
+        hit = lookalike_of(host, ctx)
+        if hit:
+            reasons.append(
+                Reason("links.lookalike_host", 5.0, f"{host} imitates {hit[0]} ({hit[1]})")
+            )
+            break
+    # Forms that post credentials, in the body (attachments are the attachment analyser's).
+    if msg.html and _FORM_RE.search(msg.html):
+        pw = bool(_PASSWORD_RE.search(msg.html))
+        reasons.append(
+            Reason(
+                "links.html_form",
+                4.0 if pw else 1.5,
+                "the message contains a form" + (" asking for a password" if pw else ""),
+            )
+        )
+    # Indicator index and blocklist: URLs, hosts/IPs, the sender.
+    intel: list[Reason] = []
+    for link in links[:MAX_CHECKED]:
+        if link.url.lower().startswith(("http://", "https://")):
+            intel += _index_hits(ctx, "url", link.url)
+    for host in sorted(seen_hosts)[:MAX_CHECKED]:
+        intel += _index_hits(ctx, "ip" if _ip(host) else "domain", host)
+    if msg.from_addr:
+        intel += _index_hits(ctx, "email", msg.from_addr)
+        if msg.from_domain:
+            intel += _index_hits(ctx, "domain", msg.from_domain)
+    if env.client_ip:
+        intel += _index_hits(ctx, "ip", env.client_ip)
+    best: dict[str, Reason] = {}
+    for r in intel:
+        if r.name not in best or r.score > best[r.name].score:
+            best[r.name] = r
+    reasons += best.values()
+    return reasons

@@ -1,0 +1,117 @@
+"""Routes of the mail domain: quarantine search, message, release, delete, user reports, stats.
+
+Reads need ``alerts:read``; release, delete and reports need ``incidents:write``. The runtime
+object is ``ctx.extras["mail"]`` (a ``MailGateway``); searching and statistics work from the
+database alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from portguard.core.auth import Permission
+from portguard.core.errors import NotFoundError
+from portguard.core.http import Ctx, DbSession, Principal, require
+from portguard.mail import service
+from portguard.mail.gateway import MailGateway
+from portguard.mail.schemas import FeedbackCreate, QuarantineRead, StatsRead
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/mail", tags=["mail"])
+
+Reader = Annotated[Principal, Depends(require(Permission.ALERTS_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.INCIDENTS_WRITE))]
+
+
+def _gateway(ctx: Ctx) -> MailGateway:
+    gw = ctx.extras.get("mail")
+    if not isinstance(gw, MailGateway):
+        raise NotFoundError("the mail gateway is not running in this instance")
+    return gw
+
+
+@router.get("/messages", response_model=list[QuarantineRead])
+def messages(
+    session: DbSession,
+    principal: Reader,
+    status: Annotated[
+        str | None,
+        Query(
+            description="quarantined (default), delivered, released, deleted, rejected, or 'any'"
+        ),
+    ] = "quarantined",
+    sender: str | None = None,
+    recipient: str | None = None,
+    subject: str | None = None,
+    category: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    q: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[QuarantineRead]:
+    """Search verdicts; by default the quarantine."""
+    rows = service.search_messages(
+        session=session,
+        status=None if status == "any" else status,
+        sender=sender,
+        recipient=recipient,
+        subject=subject,
+        category=category,
+        since=since,
+        until=until,
+        q=q,
+        limit=limit,
+        offset=offset,
+    )
+    return [QuarantineRead.model_validate(r) for r in rows]
+
+
+@router.get("/messages/{sid}", response_model=QuarantineRead)
+def message(sid: str, session: DbSession, principal: Reader) -> QuarantineRead:
+    return QuarantineRead.model_validate(service.get_message(session=session, sid=sid))
+
+
+@router.get("/messages/{sid}/raw")
+def raw(sid: str, ctx: Ctx, session: DbSession, principal: Writer) -> Response:
+    """The quarantined message itself (``message/rfc822``); needs write rights (it may be
+    live malware)."""
+    service.get_message(session=session, sid=sid)
+    return Response(_gateway(ctx).quarantined_raw(sid), media_type="message/rfc822")
+
+
+@router.post("/messages/{sid}/release", response_model=QuarantineRead)
+def release(sid: str, ctx: Ctx, principal: Writer) -> QuarantineRead:
+    gw = _gateway(ctx)
+    gw.release(sid, actor=principal.actor)
+    with ctx.db.session() as session:
+        return QuarantineRead.model_validate(service.get_message(session=session, sid=sid))
+
+
+@router.delete("/messages/{sid}", status_code=204)
+def delete(sid: str, ctx: Ctx, principal: Writer) -> Response:
+    _gateway(ctx).delete(sid, actor=principal.actor)
+    return Response(status_code=204)
+
+
+@router.post("/messages/{sid}/report", status_code=201)
+def report(sid: str, body: FeedbackCreate, ctx: Ctx, principal: Writer) -> dict[str, str]:
+    """A user's "this is phishing" / "this is not phishing" (``ham``); feeds retraining."""
+    _gateway(ctx).report(sid, body.label, actor=principal.actor, comment=body.comment)
+    return {"message_id": sid, "label": body.label}
+
+
+@router.get("/stats", response_model=list[StatsRead])
+def stats(
+    session: DbSession,
+    principal: Reader,
+    period: Annotated[str, Query(pattern="^(day|month)$")] = "day",
+    limit: Annotated[int, Query(ge=1, le=3660)] = 31,
+) -> list[StatsRead]:
+    """Messages scanned and blocked (phishing, spam, malware) per day or month."""
+    return service.stats(session=session, period=period, limit=limit)

@@ -1,0 +1,259 @@
+"""Raw RFC 822 bytes → ``ParsedMessage``: pure, no I/O, never raises.
+
+Python's e-mail parser is lenient but can still raise (or take very long) on hostile input; every
+failure here becomes a ``malformed`` note on the result, and limits bound the work: at most
+``MAX_PARTS`` MIME parts, ``MAX_TEXT`` characters of text, ``MAX_LINKS`` links. Text parts in
+unknown charsets are decoded as Latin-1 (never fails); HTML is reduced to its visible text and its
+links (href and the text shown for it), forms and scripts.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.policy
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+
+__all__ = ["Attachment", "Link", "ParsedMessage", "parse_message"]
+
+MAX_PARTS = 200
+MAX_TEXT = 200_000
+MAX_LINKS = 500
+MAX_HEADER = 8_000
+
+_URL_RE = re.compile(r"""\b(?:https?://|www\.)[^\s<>"'(){}\[\]]{2,2000}""", re.I)
+_A_RE = re.compile(r"<a\b([^>]{0,4000})>(.{0,2000}?)</a\s*>", re.I | re.S)
+_HREF_RE = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_TAG_RE = re.compile(r"<[^>]{0,4000}>", re.S)
+_STRIP_RE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
+_WS_RE = re.compile(r"[ \t\r\f\v]+")
+_SURROGATE_RE = re.compile("[\udc80-\udcff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    url: str
+    #: The text shown for it (HTML anchors), or "" for a bare URL in text.
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+    sha256: str
+    #: Whether it came as an inline image (QR codes) rather than a named attachment.
+    inline: bool = False
+
+
+@dataclass
+class ParsedMessage:
+    """What the analysers see. ``headers`` keeps every header (lower-cased names, in order)."""
+
+    raw_size: int = 0
+    raw: bytes = field(default=b"", repr=False)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    subject: str = ""
+    from_name: str = ""
+    from_addr: str = ""
+    reply_to: str = ""
+    return_path: str = ""
+    to: list[str] = field(default_factory=list)
+    text: str = ""
+    html: str = ""
+    links: list[Link] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    part_types: list[str] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+    def header_all(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self.headers if k == name]
+
+    @property
+    def from_domain(self) -> str:
+        return domain_of(self.from_addr)
+
+    @property
+    def body(self) -> str:
+        """Visible text: the plain part, else the HTML part's text."""
+        return self.text or html_text(self.html)
+
+
+def domain_of(addr: str) -> str:
+    return addr.rpartition("@")[2].strip().strip(">").lower().rstrip(".") if "@" in addr else ""
+
+
+def html_text(markup: str) -> str:
+    text = _STRIP_RE.sub(" ", markup[:MAX_TEXT])
+    text = _TAG_RE.sub(" ", text)
+    return _WS_RE.sub(" ", html.unescape(text))
+
+
+def html_links(markup: str) -> list[Link]:
+    out: list[Link] = []
+    for m in _A_RE.finditer(markup[:MAX_TEXT]):
+        h = _HREF_RE.search(m.group(1))
+        if not h:
+            continue
+        href = html.unescape(next(g for g in h.groups() if g is not None)).strip()
+        shown = _WS_RE.sub(" ", html.unescape(_TAG_RE.sub(" ", m.group(2)))).strip()
+        out.append(Link(href[:2000], shown[:500]))
+        if len(out) >= MAX_LINKS:
+            break
+    return out
+
+
+def text_links(text: str) -> list[Link]:
+    return [Link(m.group(0).rstrip(".,;:!?")) for m in _URL_RE.finditer(text[:MAX_TEXT])][
+        :MAX_LINKS
+    ]
+
+
+def _header_str(value: object) -> str:
+    try:
+        text = str(value)
+    except Exception:
+        text = repr(value)
+    if not text.isascii() and _SURROGATE_RE.search(text):  # raw 8-bit header bytes
+        raw = text.encode("utf-8", "surrogateescape")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+    # A header must not smuggle further header lines (injection): fold CR/LF into spaces.
+    return text.replace("\r", " ").replace("\n", " ")[:MAX_HEADER]
+
+
+def _payload(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        return b""
+    return data if isinstance(data, bytes) else b""
+
+
+def _decode_text(part: Message, data: bytes, notes: list[str]) -> str:
+    charset = (part.get_content_charset() or "us-ascii").lower()
+    try:
+        return data.decode(charset, errors="replace")
+    except (LookupError, UnicodeError, ValueError):
+        notes.append(f"unknown charset {charset[:40]!r}")
+        return data.decode("latin-1")
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse ``raw``; never raises. Problems are listed in ``malformed``."""
+    pm = ParsedMessage(raw_size=len(raw), raw=raw)
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    except Exception as exc:
+        pm.malformed.append(f"unparseable: {type(exc).__name__}")
+        pm.text = raw[:MAX_TEXT].decode("latin-1")
+        pm.links = text_links(pm.text)
+        return pm
+    try:
+        _fill(pm, msg)
+    except Exception as exc:
+        pm.malformed.append(f"parser error: {type(exc).__name__}: {str(exc)[:200]}")
+    return pm
+
+
+def _fill(pm: ParsedMessage, msg: Message) -> None:
+    for defect in getattr(msg, "defects", [])[:5]:
+        pm.malformed.append(type(defect).__name__)
+    for k, v in msg.items()[:500]:
+        pm.headers.append((k.lower(), _decode_header(_header_str(v))))
+    if not pm.headers:
+        pm.malformed.append("no headers")
+    pm.subject = pm.header("subject") or ""
+    name, addr = parseaddr(pm.header("from") or "")
+    pm.from_name, pm.from_addr = name.strip()[:300], addr.strip().lower()[:300]
+    if pm.header("from") and "@" not in pm.from_addr:
+        pm.malformed.append("From without an address")
+    pm.reply_to = parseaddr(pm.header("reply-to") or "")[1].lower()[:300]
+    pm.return_path = parseaddr(pm.header("return-path") or "")[1].lower()[:300]
+    tos = [*pm.header_all("to"), *pm.header_all("cc")]
+    pm.to = [a.lower() for _, a in getaddresses(tos) if "@" in a][:100]
+
+    texts: list[str] = []
+    htmls: list[str] = []
+    for n, part in enumerate(msg.walk()):
+        if n >= MAX_PARTS:
+            pm.malformed.append(f"more than {MAX_PARTS} MIME parts")
+            break
+        for defect in getattr(part, "defects", [])[:3]:
+            name_ = type(defect).__name__
+            if name_ not in pm.malformed:
+                pm.malformed.append(name_)
+        ctype = part.get_content_type().lower().split()[0].rstrip(";,") or "text/plain"
+        pm.part_types.append(ctype)
+        if part.is_multipart():
+            continue
+        filename = _decode_header(_header_str(part.get_filename() or ""))
+        disposition = (part.get("content-disposition") or "").lower()
+        data = _payload(part)
+        if (
+            ctype in ("text/plain", "text/html")
+            and not filename
+            and "attachment" not in disposition
+        ):
+            decoded = _decode_text(part, data, pm.malformed)
+            is_html = ctype == "text/html" or (
+                decoded.lstrip()[:1] == "<" and bool(_TAG_RE.search(decoded[:2000]))
+            )
+            (htmls if is_html else texts).append(decoded)
+            continue
+        if ctype == "message/rfc822":
+            continue
+        if data or filename:
+            pm.attachments.append(
+                Attachment(
+                    filename=filename[:300],
+                    content_type=ctype,
+                    data=data,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    inline=not filename and ctype.startswith("image/"),
+                )
+            )
+    pm.text = "\n".join(texts)[:MAX_TEXT]
+    pm.html = "\n".join(htmls)[:MAX_TEXT]
+    links = html_links(pm.html)
+    seen = {link.url for link in links}
+    for link in text_links(pm.text):
+        if link.url not in seen:
+            links.append(link)
+            seen.add(link.url)
+    pm.links = links[:MAX_LINKS]
+
+
+def _decode_header(value: str) -> str:
+    if "=?" not in value:
+        return value
+    try:
+        parts = email.header.decode_header(value)
+    except Exception:
+        return value
+    out = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            try:
+                out.append(chunk.decode(charset or "latin-1", errors="replace"))
+            except LookupError:
+                out.append(chunk.decode("latin-1"))
+        else:
+            out.append(chunk)
+    return "".join(out)[:MAX_HEADER]

@@ -1,0 +1,186 @@
+"""State changes of the mail domain; each function takes its session (Dispatch's style).
+
+Recording is idempotent by message id (the spool id), so a verdict recorded twice after a crash
+counts once. Every action a person takes on a message is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from portguard.core import audit
+from portguard.core.clock import utcnow
+from portguard.core.errors import ConflictError, NotFoundError
+from portguard.mail.models import MailDailyStat, MailFeedback, MailMessage
+from portguard.mail.schemas import StatsRead
+
+__all__ = [
+    "add_feedback",
+    "count_message",
+    "get_message",
+    "record_message",
+    "search_messages",
+    "set_status",
+    "stats",
+]
+
+_CATS = ("clean", "bulk", "spam", "phishing", "malware")
+
+
+def count_message(*, session: Session, day: str, category: str | None, rejected: bool) -> None:
+    row = session.get(MailDailyStat, day)
+    if row is None:
+        row = MailDailyStat(
+            day=day, scanned=0, clean=0, bulk=0, spam=0, phishing=0, malware=0, rejected=0
+        )
+        session.add(row)
+    row.scanned += 1
+    if category in _CATS:
+        setattr(row, category, getattr(row, category) + 1)
+    if rejected:
+        row.rejected += 1
+
+
+def record_message(
+    *,
+    session: Session,
+    sid: str,
+    received_at: datetime,
+    sender: str,
+    recipients: list[str],
+    subject: str,
+    category: str,
+    score: float,
+    reasons: list[dict[str, Any]],
+    status: str,
+    size: int,
+    client: str,
+    sha256: str,
+) -> bool:
+    """Store a verdict once; False (and nothing changed) when ``sid`` is already recorded."""
+    if session.get(MailMessage, sid) is not None:
+        return False
+    session.add(
+        MailMessage(
+            id=sid,
+            received_at=received_at,
+            sender=sender[:320],
+            recipients=recipients,
+            recipients_text=" ".join(recipients),
+            subject=subject[:1000],
+            category=category,
+            score=score,
+            reasons=reasons,
+            status=status,
+            size=size,
+            client=client[:100],
+            sha256=sha256,
+        )
+    )
+    count_message(
+        session=session,
+        day=received_at.strftime("%Y-%m-%d"),
+        category=category,
+        rejected=status == "rejected",
+    )
+    return True
+
+
+def get_message(*, session: Session, sid: str) -> MailMessage:
+    row = session.get(MailMessage, sid)
+    if row is None:
+        raise NotFoundError(f"no mail message {sid!r}")
+    return row
+
+
+def search_messages(
+    *,
+    session: Session,
+    status: str | None = "quarantined",
+    sender: str | None = None,
+    recipient: str | None = None,
+    subject: str | None = None,
+    category: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    q: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[MailMessage]:
+    stmt = select(MailMessage)
+    if status:
+        stmt = stmt.where(MailMessage.status == status)
+    if sender:
+        stmt = stmt.where(MailMessage.sender.contains(sender.lower()))
+    if recipient:
+        stmt = stmt.where(MailMessage.recipients_text.contains(recipient.lower()))
+    if subject:
+        stmt = stmt.where(func.lower(MailMessage.subject).contains(subject.lower()))
+    if category:
+        stmt = stmt.where(MailMessage.category == category)
+    if since:
+        stmt = stmt.where(MailMessage.received_at >= since)
+    if until:
+        stmt = stmt.where(MailMessage.received_at < until)
+    if q:
+        like = q.lower()
+        stmt = stmt.where(
+            or_(
+                MailMessage.sender.contains(like),
+                MailMessage.recipients_text.contains(like),
+                func.lower(MailMessage.subject).contains(like),
+            )
+        )
+    stmt = stmt.order_by(MailMessage.received_at.desc()).limit(limit).offset(offset)
+    return list(session.execute(stmt).scalars())
+
+
+def set_status(
+    *, session: Session, sid: str, status: str, actor: str, expect: tuple[str, ...] = ()
+) -> MailMessage:
+    row = get_message(session=session, sid=sid)
+    if expect and row.status not in expect:
+        raise ConflictError(f"message {sid} is {row.status}, not {' or '.join(expect)}")
+    old = row.status
+    row.status = status
+    audit.record(
+        session,
+        actor=actor,
+        action=f"mail.{status}",
+        target=f"mail:{sid}",
+        details={"from": old, "to": status, "subject": row.subject[:200]},
+    )
+    return row
+
+
+def add_feedback(
+    *, session: Session, sid: str, label: str, actor: str, comment: str = ""
+) -> MailFeedback:
+    row = get_message(session=session, sid=sid)
+    fb = MailFeedback(message_id=sid, label=label, actor=actor, comment=comment, at=utcnow())
+    session.add(fb)
+    audit.record(
+        session,
+        actor=actor,
+        action="mail.report",
+        target=f"mail:{sid}",
+        details={"label": label, "verdict": row.category},
+    )
+    session.flush()
+    return fb
+
+
+def stats(*, session: Session, period: str = "day", limit: int = 31) -> list[StatsRead]:
+    """Counters per day (``YYYY-MM-DD``) or month (``YYYY-MM``), newest first."""
+    rows = list(session.execute(select(MailDailyStat).order_by(MailDailyStat.day.desc())).scalars())
+    buckets: dict[str, dict[str, int]] = {}
+    for r in rows:
+        key = r.day if period == "day" else r.day[:7]
+        b = buckets.setdefault(key, dict.fromkeys((*_CATS, "scanned", "rejected"), 0))
+        for k in b:
+            b[k] += getattr(r, k)
+    return [StatsRead(period=k, **v) for k, v in list(buckets.items())[:limit]]

@@ -1,0 +1,194 @@
+"""Each analyser on small messages it must catch, and on ones it must leave alone."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from portguard.mail.analysers import attachments, auth, impersonation, links
+from portguard.mail.analysers.base import AnalysisContext, Envelope, lookalike_of, skeleton
+from portguard.mail.parse import parse_message
+from portguard.mail.resolver import StaticResolver
+from portguard.mail.testing import message
+
+CTX = AnalysisContext(
+    protected_domains=frozenset({"portofantwerpbruges.com", "portofantwerp.com"}),
+    vips=frozenset({"jacques vandermeiren"}),
+    trusted_authserv_ids=frozenset({"mx.portofantwerpbruges.com"}),
+)
+
+
+def names(reasons: list) -> set[str]:  # type: ignore[type-arg]
+    return {r.name for r in reasons}
+
+
+def test_lookalike_domains() -> None:
+    assert skeleton("p0rtofantwerp") == skeleton("portofantwerp")
+    for dom, how in [
+        ("portofantwerpbruges.net", "suffix"),
+        ("p0rtofantwerpbruges.com", "homoglyphs"),
+        ("portofantwerpbrugess.com", "changed"),
+        ("portofantwerpbruges-login.com", "added"),
+        ("xn--portofantwerpbrges-4ec.com", ""),
+    ]:
+        hit = lookalike_of(dom, CTX)
+        assert hit is not None, dom
+        assert hit[0] == "portofantwerpbruges.com"
+        assert how in hit[1]
+    assert lookalike_of("portofantwerpbruges.com", CTX) is None
+    assert lookalike_of("mail.portofantwerpbruges.com", CTX) is None
+    assert lookalike_of("katoennatie.com", CTX) is None
+
+
+def test_impersonation_and_bec_in_three_languages() -> None:
+    raw = message(
+        sender="Jacques Vandermeiren <ceo.office@gmail.com>",
+        subject="Dringende betaling",
+        text="Please process a payment today. Our bank details have changed, new IBAN below.",
+        headers={"Reply-To": "pay@gmail.com"},
+    )
+    got = names(impersonation.analyse(parse_message(raw), Envelope(), CTX))
+    assert {"impersonation.vip", "bec.urgent_payment", "bec.bank_change"} <= got
+    nl = message(text="Kan je mij de vrijgavecode van de containers sturen? Strikt vertrouwelijk.")
+    assert "bec.release_pin" in names(impersonation.analyse(parse_message(nl), Envelope(), CTX))
+    fr = message(text="Merci de noter nos nouvelles coordonnées bancaires, virement urgent.")
+    got = names(impersonation.analyse(parse_message(fr), Envelope(), CTX))
+    assert {"bec.bank_change", "bec.urgent_payment"} <= got
+    spoof = message(sender="Port of Antwerp-Bruges <it@portofantwerpbruges-support.com>")
+    got = names(impersonation.analyse(parse_message(spoof), Envelope(), CTX))
+    assert "impersonation.lookalike_from" in got
+    clean = message()
+    assert impersonation.analyse(parse_message(clean), Envelope(), CTX) == []
+
+
+def test_links() -> None:
+    html = (
+        '<a href="http://198.51.100.7/login">https://www.portofantwerpbruges.com</a>'
+        '<a href="https://bit.ly/x">here</a>'
+        '<form action="https://evil.example/p"><input type="password"></form>'
+    )
+    raw = message(html=html)
+    ctx = AnalysisContext(
+        protected_domains=CTX.protected_domains, blocklist=frozenset({"198.51.100.7"})
+    )
+    got = names(links.analyse(parse_message(raw), Envelope(), ctx))
+    assert {
+        "links.text_mismatch",
+        "links.ip_url",
+        "links.shortener",
+        "links.html_form",
+        "intel.blocklist_ip",
+    } <= got
+    lookalike = message(text="Log in at https://portofantwerpbruges.secure-login.com/owa")
+    got = names(links.analyse(parse_message(lookalike), Envelope(), CTX))
+    assert "links.lookalike_host" in got
+
+
+class _Index:
+    def lookup(self, kind: str, value: str) -> list[object]:
+        class M:
+            name = "phishing campaign X"
+            how = "exact"
+            block = True
+
+        return [M()] if (kind, value) == ("domain", "evil.example") else []
+
+    def lookup_hash(self, value: str) -> list[object]:
+        return []
+
+
+def test_indicator_index() -> None:
+    ctx = AnalysisContext(indicator_index=_Index())  # type: ignore[arg-type]
+    raw = message(text="see https://evil.example/a")
+    assert "intel.domain" in names(links.analyse(parse_message(raw), Envelope(), ctx))
+
+
+def _zip(members: dict[str, bytes], encrypt: bool = False) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    data = buf.getvalue()
+    if encrypt:  # set the "encrypted" flag bit on every header (enough for detection)
+        data = data.replace(b"PK\x03\x04\x14\x00\x00\x00", b"PK\x03\x04\x14\x00\x01\x00")
+        data = data.replace(
+            b"PK\x01\x02\x14\x03\x14\x00\x00\x00", b"PK\x01\x02\x14\x03\x14\x00\x01\x00"
+        )
+    return data
+
+
+def test_attachments_by_content() -> None:
+    exe = b"MZ\x90\x00" + b"\0" * 200
+    cases = {
+        "attachments.executable": ("invoice.pdf", exe),
+        "attachments.archive_executable": ("docs.zip", _zip({"a/invoice.exe": b"x"})),
+        "attachments.encrypted_archive": ("secure.zip", _zip({"a.txt": b"x"}, encrypt=True)),
+        "attachments.zip_bomb": ("big.zip", _zip({"z.bin": b"\0" * 30_000_000})),
+        "attachments.html_smuggling": (
+            "scan.html",
+            b"<html><script>var b=atob('TVqQ');"
+            b"new Blob([b]);a.download='x.iso'</script>base64</html>",
+        ),
+        "attachments.credential_page": (
+            "login.htm",
+            b"<html><form><input type=password></form></html>",
+        ),
+        "attachments.double_extension": ("report.pdf.exe", exe),
+    }
+    for expect, (name, data) in cases.items():
+        raw = message(attachments=[(name, data, "application/octet-stream")])
+        got = names(attachments.analyse(parse_message(raw), Envelope(), CTX))
+        assert expect in got, (expect, got)
+    nested = _zip({"inner.zip": _zip({"run.scr": b"x"})})
+    raw = message(attachments=[("n.zip", nested, "application/zip")])
+    assert "attachments.archive_executable" in names(
+        attachments.analyse(parse_message(raw), Envelope(), CTX)
+    )
+    pdf = message(attachments=[("x.pdf", b"%PDF-1.7\n%%EOF", "application/pdf")])
+    assert attachments.analyse(parse_message(pdf), Envelope(), CTX) == []
+
+
+def test_trusted_authentication_results_only() -> None:
+    ar = "mx.portofantwerpbruges.com; spf=fail smtp.mailfrom=x; dmarc=fail header.from=y"
+    raw = message(sender="IT <it@portofantwerpbruges.com>", headers={"Authentication-Results": ar})
+    got = names(auth.analyse(parse_message(raw), Envelope(), CTX))
+    assert {"auth.dmarc_fail", "auth.spf_fail", "auth.protected_unauthenticated"} <= got
+    forged = message(headers={"Authentication-Results": ar.replace("mx.", "evil.")})
+    assert auth.analyse(parse_message(forged), Envelope(), CTX) == []
+
+
+def test_spf_dkim_dmarc_with_a_resolver() -> None:
+    import dkim
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    pub = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    import base64
+
+    resolver = StaticResolver(
+        {
+            ("txt", "katoennatie.com"): ["v=spf1 ip4:192.0.2.0/24 -all"],
+            ("txt", "_dmarc.katoennatie.com"): ["v=DMARC1; p=reject"],
+            ("txt", "sel._domainkey.katoennatie.com"): [
+                "v=DKIM1; k=rsa; p=" + base64.b64encode(pub).decode()
+            ],
+        }
+    )
+    ctx = AnalysisContext(resolver=resolver)
+    raw = message()
+    sig = dkim.sign(raw, b"sel", b"katoennatie.com", pem, include_headers=[b"from", b"subject"])
+    good = Envelope("192.0.2.10", "mx.katoennatie.com", "bounce@katoennatie.com")
+    assert auth.analyse(parse_message(sig + raw), good, ctx) == []
+    bad = Envelope("203.0.113.9", "evil", "bounce@katoennatie.com")
+    got = names(auth.analyse(parse_message(raw), bad, ctx))
+    assert {"auth.spf_fail", "auth.dmarc_fail"} <= got
+    tampered = sig + raw.replace(b"Berth planning", b"Urgent payment")
+    got = names(auth.analyse(parse_message(tampered), good, ctx))
+    assert "auth.dkim_fail" in got
+    assert auth.check_spf("192.0.2.1", "katoennatie.com", resolver) == "pass"

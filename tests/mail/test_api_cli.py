@@ -1,0 +1,165 @@
+"""Routes (real app, auth, database) and the command line, on a gateway fed through SMTP."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from portguard.api import create_api
+from portguard.cli.mail import app as cli
+from portguard.core import auth
+from portguard.core.audit import AuditEntry
+from portguard.core.bus import EmbeddedBus
+from portguard.core.clock import SystemClock
+from portguard.core.db import Base, Database
+from portguard.core.http import AppContext
+from portguard.core.metrics import Metrics
+from portguard.core.settings import Settings
+from portguard.mail import MailGateway, MailSettings
+from portguard.mail.api import router
+from portguard.mail.testing import SmtpSink, message
+
+from .test_gateway import PHISH
+
+
+def test_api_quarantine_release_report_stats(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'pg.db'}")
+    Base.metadata.create_all(db.engine)
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    metrics = Metrics()
+    with SmtpSink() as sink:
+        gw = MailGateway(
+            MailSettings(
+                listen="127.0.0.1:0", next_hop=f"127.0.0.1:{sink.port}", reject_phishing_score=None
+            ),
+            db=db,
+            bus=bus,
+            spool_dir=tmp_path / "spool",
+            registry=metrics.registry,
+        )
+        gw.start()
+        try:
+            assert gw.smtp is not None
+            with smtplib.SMTP("127.0.0.1", gw.smtp.port) as c:
+                c.sendmail("x@evil.example", ["ops@portofantwerpbruges.com"], PHISH)
+                c.sendmail("jan@katoennatie.com", ["ops@portofantwerpbruges.com"], message())
+            assert sink.wait(1)
+            end = time.monotonic() + 10
+            while time.monotonic() < end and not list((tmp_path / "spool/quarantine").iterdir()):
+                time.sleep(0.05)
+            ctx = AppContext(
+                settings=Settings.load(data_dir=tmp_path),
+                db=db,
+                bus=bus,
+                clock=SystemClock(),
+                metrics=metrics,
+                extras={"mail": gw},
+            )
+            with db.session() as s:
+                ana = auth.create_user(
+                    session=s, username="ana", password="a long enough pw", role="analyst"
+                )
+                aud = auth.create_user(
+                    session=s, username="aud", password="a long enough pw", role="auditor"
+                )
+                tok = auth.create_token(session=s, user=ana, name="t")[1]
+                tok_aud = auth.create_token(session=s, user=aud, name="t")[1]
+            h = {"Authorization": f"Bearer {tok}"}
+            with TestClient(create_api(ctx, [router])) as c:
+                assert c.get("/api/v1/mail/messages").status_code == 401
+                r = c.get("/api/v1/mail/messages", headers=h, params={"q": "mailbox"})
+                assert r.status_code == 200
+                [item] = r.json()
+                assert item["category"] == "phishing" and item["status"] == "quarantined"
+                assert item["reasons"]
+                sid = item["id"]
+                r = c.get("/api/v1/mail/messages", headers=h, params={"status": "any"})
+                assert len(r.json()) == 2
+                raw = c.get(f"/api/v1/mail/messages/{sid}/raw", headers=h).content
+                assert b"Subject: Your mailbox will expire" in raw
+                r = c.post(
+                    f"/api/v1/mail/messages/{sid}/report",
+                    headers=h,
+                    json={"label": "ham", "comment": "newsletter"},
+                )
+                assert r.status_code == 201
+                ha = {"Authorization": f"Bearer {tok_aud}"}
+                assert c.post(f"/api/v1/mail/messages/{sid}/release", headers=ha).status_code == 403
+                r = c.post(f"/api/v1/mail/messages/{sid}/release", headers=h)
+                assert r.status_code == 200 and r.json()["status"] == "released"
+                assert c.post(f"/api/v1/mail/messages/{sid}/release", headers=h).status_code in (
+                    404,
+                    409,
+                )
+                assert sink.wait(2)
+                [day] = c.get("/api/v1/mail/stats", headers=h).json()
+                assert day["scanned"] == 2 and day["phishing"] == 1 and day["clean"] == 1
+                [month] = c.get("/api/v1/mail/stats", headers=h, params={"period": "month"}).json()
+                assert month["scanned"] == 2 and len(month["period"]) == 7
+            with db.session() as s:
+                actions = [e.action for e in s.query(AuditEntry)]
+            assert "mail.released" in actions and "mail.report" in actions
+            assert (tmp_path / "spool/feedback/ham" / f"{sid}.eml").exists()
+            text = metrics.registry.get_sample_value(
+                "portguard_mail_messages_total", {"category": "phishing"}
+            )
+            assert text == 1.0
+        finally:
+            gw.stop()
+    bus.close()
+    db.dispose()
+
+
+def test_cli_scan_json_offline(tmp_path: Path) -> None:
+    (tmp_path / "a.eml").write_bytes(message())
+    (tmp_path / "b.eml").write_bytes(PHISH)
+    box = b"".join(b"From x@y Thu Jan  1 00:00:00 2026\n" + m + b"\n" for m in (message(), PHISH))
+    (tmp_path / "box.mbox").write_bytes(box)
+    r = CliRunner().invoke(cli, ["scan", str(tmp_path), "--json"])
+    assert r.exit_code == 0, r.output
+    docs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(docs) == 4
+    by = {d["path"]: d for d in docs}
+    assert by[str(tmp_path / "a.eml")]["category"] == "clean"
+    assert by[str(tmp_path / "b.eml")]["category"] == "phishing"
+    assert by[f"{tmp_path / 'box.mbox'}#2"]["category"] == "phishing"
+    for d in docs:
+        assert set(d) >= {"path", "category", "score", "reasons"}
+        assert all(set(x) == {"name", "score", "detail"} for x in d["reasons"])
+    r = CliRunner().invoke(cli, ["scan", str(tmp_path / "b.eml")])
+    assert r.exit_code == 0 and "phishing" in r.stdout
+
+
+def test_cli_train_and_eval(tmp_path: Path) -> None:
+    for label, n in (("ham", 12), ("phishing", 12)):
+        d = tmp_path / label
+        d.mkdir()
+        for i in range(n):
+            body = (
+                "Attached the berth planning for the vessel, regards"
+                if label == "ham"
+                else "Verify your mailbox password now or your account will be suspended"
+            )
+            (d / f"{i}.eml").write_bytes(message(subject=f"{label} {i}", text=f"{body} {i}"))
+    model = tmp_path / "m.json"
+    r = CliRunner().invoke(
+        cli,
+        ["train", f"ham={tmp_path / 'ham'}", f"phishing={tmp_path / 'phishing'}", "-o", str(model)],
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(
+        cli, ["scan", str(tmp_path / "phishing" / "0.eml"), "--json", "--model", str(model)]
+    )
+    assert json.loads(r.stdout)["reasons"][0]["name"] == "content.phishing"
+    r = CliRunner().invoke(
+        cli,
+        ["eval", f"ham={tmp_path / 'ham'}", f"phishing={tmp_path / 'phishing'}", "--folds", "3"],
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["train", "nolabel"])
+    assert r.exit_code == 2

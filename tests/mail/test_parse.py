@@ -1,0 +1,91 @@
+"""The parser: bad input of every kind gets a result (never an exception), fuzzed."""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portguard.mail import Scanner, parse_message
+from portguard.mail.testing import message
+
+
+def test_parses_a_normal_message() -> None:
+    raw = message(html='<p>See <a href="https://www.katoennatie.com/x">our site</a></p>')
+    msg = parse_message(raw)
+    assert msg.from_addr == "jan.peeters@katoennatie.com"
+    assert msg.from_name == "Jan Peeters"
+    assert msg.to == ["ops@portofantwerpbruges.com"]
+    assert "berth planning" in msg.text
+    assert msg.links[0].url == "https://www.katoennatie.com/x"
+    assert msg.links[0].text == "our site"
+    assert not msg.malformed
+
+
+def test_bad_inputs_become_malformed_reasons() -> None:
+    cases = [
+        b"",
+        b"\x00\xff\xfe garbage \x80\x81" * 100,
+        b"Subject: =?x-unknown?Q?hi?=\r\nContent-Type: text/plain; charset=x-nope\r\n\r\nbody\xff",
+        b"From: a@b.c\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nbroken",
+        b"From: a@b.c\r\nSubject: hi\r\n injected: yes\r\nBcc: x@y.z\r\n\r\nbody",
+        b"Content-Type: multipart/mixed; boundary=a\r\n\r\n" + b"--a\r\nContent-Type: "
+        b"multipart/mixed; boundary=a\r\n\r\n" * 3000,
+        b"From: <<<@@@>>>\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!notbase64!!!",
+    ]
+    scanner = Scanner()
+    for raw in cases:
+        msg = parse_message(raw)
+        assert msg.raw_size == len(raw)
+        t0 = time.perf_counter()
+        _, verdict = scanner.scan(raw)
+        assert time.perf_counter() - t0 < 5
+        assert verdict.category.value in ("clean", "spam", "bulk", "phishing", "malware")
+    assert parse_message(cases[1]).malformed
+    assert any("charset" in m for m in parse_message(cases[2]).malformed)
+    assert "\n" not in parse_message(cases[4]).subject
+
+
+def test_large_attachment_is_bounded() -> None:
+    raw = message(attachments=[("big.bin", b"\0" * 50_000_000, "application/octet-stream")])
+    t0 = time.perf_counter()
+    _, verdict = Scanner().scan(raw)
+    assert time.perf_counter() - t0 < 20
+    assert verdict.category.value == "clean"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=4000))
+def test_fuzz_parse_bytes(raw: bytes) -> None:
+    msg = parse_message(raw)
+    assert msg.raw_size == len(raw)
+
+
+_header = st.sampled_from(
+    [
+        "From",
+        "To",
+        "Subject",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "Reply-To",
+        "Content-Disposition",
+        "MIME-Version",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(_header, st.text(max_size=80)), max_size=8),
+    st.text(max_size=2000),
+    st.sampled_from(["", "multipart/mixed; boundary=b", "text/html; charset=utf-7"]),
+)
+def test_fuzz_parse_structured(headers: list[tuple[str, str]], body: str, ctype: str) -> None:
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers)
+    if ctype:
+        head += f"Content-Type: {ctype}\r\n"
+    raw = (head + "\r\n" + body + "\r\n--b\r\n" + body).encode("utf-8", "surrogateescape")
+    _, verdict = Scanner().scan(raw)
+    assert verdict.category.value in ("clean", "spam", "bulk", "phishing", "malware")

@@ -220,3 +220,16 @@ def test_nis2_flow_through_the_api(api: Api) -> None:
     assert any(a["rule_id"] == "nis2.report_overdue" for a in inc["alerts"])
     kinds = [t["kind"] for t in inc["timeline"]]
     assert kinds.count("nis2") == 2
+
+
+def test_password_guessing_is_throttled(api: Api) -> None:
+    def basic(password: str) -> dict[str, str]:
+        token = base64.b64encode(f"analyst1:{password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    for _ in range(5):
+        assert api.client.get("/api/v1/me", headers=basic("wrong password!")).status_code == 401
+    r = api.client.get("/api/v1/me", headers=basic(PASSWORD))
+    assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_attempts"
+    # Tokens are not affected.
+    assert api.client.get("/api/v1/me", headers=api.h("analyst")).status_code == 200

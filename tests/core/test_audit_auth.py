@@ -121,3 +121,28 @@ def test_concurrent_writers_keep_one_chain(db_url: str) -> None:
         r = audit.verify(s)
         assert r.ok and r.entries == 60, r
     db.dispose()
+
+
+def test_login_throttle_locks_a_user_address_pair_then_forgets() -> None:
+    from portguard.core.errors import TooManyAttempts
+
+    now = [0.0]
+    t = auth.LoginThrottle(
+        max_failures=3, max_failures_per_address=5, window_s=60, clock=lambda: now[0]
+    )
+    for _ in range(3):
+        t.check("Ana", "10.0.0.1")
+        t.failed("ana", "10.0.0.1")
+    with pytest.raises(TooManyAttempts, match="try again"):
+        t.check("ana", "10.0.0.1")
+    t.check("ana", "10.0.0.2")  # another address is not locked out
+    t.check("bob", "10.0.0.1")
+    t.failed("bob", "10.0.0.1")
+    t.failed("eve", "10.0.0.1")
+    with pytest.raises(TooManyAttempts):  # one address failing across users
+        t.check("carol", "10.0.0.1")
+    now[0] = 61.0
+    t.check("ana", "10.0.0.1")  # the window passed
+    t.failed("dave", "10.0.0.3")
+    t.succeeded("dave", "10.0.0.3")
+    t.check("dave", "10.0.0.3")

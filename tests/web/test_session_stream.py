@@ -151,3 +151,12 @@ def test_stream_hides_what_the_tlp_hides(console: Console) -> None:
 def test_stream_needs_a_session(console: Console) -> None:
     r = httpx.get(console.url + "/api/v1/stream", timeout=10)
     assert r.status_code == 401
+
+
+def test_console_log_in_is_throttled(console: Console) -> None:
+    with httpx.Client(base_url=console.url, headers={"Accept": "application/json"}) as c:
+        for _ in range(5):
+            r = c.post("/console/login", data={"username": "ghost", "password": "guess" * 3})
+            assert r.status_code == 401
+        r = c.post("/console/login", data={"username": "ghost", "password": "guess" * 3})
+        assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_attempts"

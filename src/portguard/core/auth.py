@@ -11,6 +11,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -22,11 +25,18 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from portguard.core import audit
 from portguard.core.clock import utcnow
 from portguard.core.db import Base, UTCDateTime
-from portguard.core.errors import AuthError, ConflictError, NotFoundError, ValidationError
+from portguard.core.errors import (
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    TooManyAttempts,
+    ValidationError,
+)
 from portguard.core.ids import new_id
 
 __all__ = [
     "ApiToken",
+    "LoginThrottle",
     "Permission",
     "Role",
     "User",
@@ -124,6 +134,59 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class LoginThrottle:
+    """Slows password guessing: after ``max_failures`` failed log-ins for one user from one
+    address within ``window_s``, that pair is refused for ``window_s``; one address failing for
+    many users is refused after ``max_failures_per_address``. Per process, in memory: argon2's
+    cost bounds what several processes together can try."""
+
+    def __init__(
+        self,
+        *,
+        max_failures: int = 5,
+        max_failures_per_address: int = 50,
+        window_s: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_failures = max_failures
+        self.max_failures_per_address = max_failures_per_address
+        self.window_s = window_s
+        self._clock = clock
+        self._failures: dict[tuple[str, str], list[float]] = {}
+        self._by_address: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, times: list[float], now: float) -> list[float]:
+        return [t for t in times if now - t < self.window_s]
+
+    def check(self, username: str, address: str) -> None:
+        """Raise TooManyAttempts while this user/address pair (or address) is locked out."""
+        now = self._clock()
+        key = (username.strip().lower(), address)
+        with self._lock:
+            pair = self._recent(self._failures.get(key, []), now)
+            addr = self._recent(self._by_address.get(address, []), now)
+        if len(pair) >= self.max_failures or len(addr) >= self.max_failures_per_address:
+            raise TooManyAttempts("too many failed log-ins; try again in 15 minutes")
+
+    def failed(self, username: str, address: str) -> None:
+        now = self._clock()
+        key = (username.strip().lower(), address)
+        with self._lock:
+            if len(self._failures) > 100_000:  # bounded memory under a spray
+                self._failures.clear()
+                self._by_address.clear()
+            self._failures[key] = [*self._recent(self._failures.get(key, []), now), now]
+            self._by_address[address] = [
+                *self._recent(self._by_address.get(address, []), now),
+                now,
+            ]
+
+    def succeeded(self, username: str, address: str) -> None:
+        with self._lock:
+            self._failures.pop((username.strip().lower(), address), None)
 
 
 def _hash_token(token: str) -> str:

@@ -24,6 +24,7 @@ __all__ = [
     "PortGuardError",
     "PortModelError",
     "StorageError",
+    "TooManyAttempts",
     "ValidationError",
 ]
 
@@ -68,6 +69,10 @@ class AuthError(PortGuardError):
 
 class PermissionDenied(AuthError):
     http_status = 403
+
+
+class TooManyAttempts(AuthError):
+    http_status = 429
 
 
 class StorageError(PortGuardError):

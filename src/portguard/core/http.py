@@ -49,6 +49,7 @@ class AppContext:
     #: Per-domain runtime objects (the port model, correlation rules...), keyed by name.
     extras: dict[str, Any] = field(default_factory=dict)
     token_cache: TokenCache = field(default_factory=lambda: TokenCache())
+    login_throttle: auth.LoginThrottle = field(default_factory=lambda: auth.LoginThrottle())
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,16 @@ def authenticate(request: Request, ctx: Ctx) -> Principal:
             username, sep, password = decoded.partition(":")
             if not sep:
                 raise AuthError("malformed HTTP Basic credentials")
-            user = auth.authenticate_password(session=session, username=username, password=password)
+            address = request.client.host if request.client else ""
+            ctx.login_throttle.check(username, address)
+            try:
+                user = auth.authenticate_password(
+                    session=session, username=username, password=password
+                )
+            except AuthError:
+                ctx.login_throttle.failed(username, address)
+                raise
+            ctx.login_throttle.succeeded(username, address)
         else:
             raise AuthError("authentication required: send 'Authorization: Bearer <API token>'")
         principal = Principal(

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portguard.core import auth
-from portguard.core.errors import AuthError, NotFoundError
+from portguard.core.errors import AuthError, NotFoundError, TooManyAttempts
 from portguard.core.http import Ctx
 from portguard.web.pages import COOKIE, login_page
 
@@ -118,6 +118,16 @@ def login(
     """Check the password, create a short-lived API token for the console and set it as the
     session cookie. A browser form gets a redirect; ``Accept: application/json`` gets JSON."""
     wants_json = "application/json" in request.headers.get("accept", "")
+    address = request.client.host if request.client else ""
+    try:
+        ctx.login_throttle.check(username, address)
+    except TooManyAttempts as exc:
+        log.warning("console: log-in throttled for %r", username[:64])
+        if wants_json:
+            return JSONResponse(
+                {"error": {"code": "too_many_attempts", "message": str(exc)}}, status_code=429
+            )
+        return login_page(error="Too many failed log-ins; try again later.", status_code=429)
     try:
         with ctx.db.session() as session:
             user = auth.authenticate_password(session=session, username=username, password=password)
@@ -130,6 +140,7 @@ def login(
             )
             name, role = user.username, user.role
     except AuthError:
+        ctx.login_throttle.failed(username, address)
         log.warning("console: failed log-in for %r", username[:64])
         if wants_json:
             return JSONResponse(
@@ -137,6 +148,7 @@ def login(
                 status_code=401,
             )
         return login_page(error="Invalid username or password.", status_code=401)
+    ctx.login_throttle.succeeded(username, address)
     response: Response
     if wants_json:
         response = JSONResponse({"username": name, "role": role})

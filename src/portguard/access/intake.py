@@ -34,9 +34,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -44,6 +42,7 @@ import orjson
 
 from portguard.access.readers import Readers
 from portguard.core.clock import ensure_utc
+from portguard.core.intake import IntakeReport
 from portguard.core.types import Domain, EntityKind, EntityRef, Event, Location
 
 __all__ = ["EVENT_TYPES", "IntakeReport", "parse_csv", "parse_json_lines", "parse_records"]
@@ -65,33 +64,6 @@ _FIELDS: Final = frozenset(
         "id",
     }
 )
-MAX_PROBLEMS: Final = 100
-
-
-@dataclass
-class IntakeReport:
-    """What came in: accepted events, refused records by reason, the first problems."""
-
-    events: list[Event] = field(default_factory=list)
-    rejected: Counter[str] = field(default_factory=Counter)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def accepted(self) -> int:
-        return len(self.events)
-
-    def refuse(self, reason: str, where: str, message: str) -> None:
-        self.rejected[reason] += 1
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(f"{where}: {message}")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "accepted": self.accepted,
-            "rejected": sum(self.rejected.values()),
-            "rejected_by_reason": dict(self.rejected),
-            "problems": self.problems,
-        }
 
 
 class _Bad(Exception):

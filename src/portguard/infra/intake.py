@@ -23,19 +23,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import orjson
 
 from portguard.core.clock import ensure_utc
+from portguard.core.intake import IntakeReport
 from portguard.core.types import Domain, EntityKind, EntityRef, Event, Location
 from portguard.portmodel import PortModel
 
-__all__ = ["EVENT_TYPES", "STATES", "InfraIntakeReport", "parse_infra_records", "parse_infra_text"]
+__all__ = ["EVENT_TYPES", "STATES", "IntakeReport", "parse_infra_records", "parse_infra_text"]
 
 EVENT_TYPES: Final = ("command", "state", "passage")
 STATES: Final = ("open", "closed", "moving", "maintenance", "fault")
@@ -44,31 +43,6 @@ _FIELDS: Final = frozenset(
      "state", "mmsi", "eta", "source", "id"}
 )  # fmt: skip
 _ASSET_KINDS: Final = frozenset({"lock", "bridge", "road", "critical_infrastructure", "gate"})
-MAX_PROBLEMS: Final = 100
-
-
-@dataclass
-class InfraIntakeReport:
-    events: list[Event] = field(default_factory=list)
-    rejected: Counter[str] = field(default_factory=Counter)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def accepted(self) -> int:
-        return len(self.events)
-
-    def refuse(self, reason: str, where: str, message: str) -> None:
-        self.rejected[reason] += 1
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(f"{where}: {message}")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "accepted": self.accepted,
-            "rejected": sum(self.rejected.values()),
-            "rejected_by_reason": dict(self.rejected),
-            "problems": self.problems,
-        }
 
 
 class _Bad(Exception):
@@ -174,8 +148,8 @@ def parse_infra_records(
     now: datetime,
     max_future_s: float = 300.0,
     source: str = "api",
-) -> InfraIntakeReport:
-    report = InfraIntakeReport()
+) -> IntakeReport:
+    report = IntakeReport()
     seen: set[str] = set()
     limit = timedelta(seconds=max_future_s)
     for where, rec in records:
@@ -203,10 +177,10 @@ def parse_infra_text(
     now: datetime,
     max_future_s: float = 300.0,
     source: str = "-",
-) -> InfraIntakeReport:
+) -> IntakeReport:
     """JSON lines (``jsonl``) or CSV (``csv``) text."""
     pairs: list[tuple[str, Any]] = []
-    pre = InfraIntakeReport()
+    pre = IntakeReport()
     if fmt == "jsonl":
         for n, line in enumerate(text.splitlines(), 1):
             s = line.strip()

@@ -32,7 +32,7 @@ from portguard.core.types import Alert, Event
 from portguard.infra.alerts import to_alert
 from portguard.infra.config import InfraConfig
 from portguard.infra.detectors import InfraDetectors, InfraFinding, InfraState
-from portguard.infra.intake import InfraIntakeReport, parse_infra_records, parse_infra_text
+from portguard.infra.intake import IntakeReport, parse_infra_records, parse_infra_text
 from portguard.infra.traffic import TrafficImpact, traffic_impact
 from portguard.portmodel import PortModel
 from portguard.portmodel.directory import Directory, DirectoryCache
@@ -101,9 +101,7 @@ class InfraWatch:
 
     # -- intake ------------------------------------------------------------------------------
 
-    def ingest_records(
-        self, records: Iterable[tuple[str, Any]], *, source: str
-    ) -> InfraIntakeReport:
+    def ingest_records(self, records: Iterable[tuple[str, Any]], *, source: str) -> IntakeReport:
         report = parse_infra_records(
             records,
             model=self.port_model,
@@ -113,7 +111,7 @@ class InfraWatch:
         )
         return self._publish(report)
 
-    def ingest_text(self, text: str, *, fmt: str, source: str) -> InfraIntakeReport:
+    def ingest_text(self, text: str, *, fmt: str, source: str) -> IntakeReport:
         report = parse_infra_text(
             text,
             fmt=fmt,
@@ -124,7 +122,7 @@ class InfraWatch:
         )
         return self._publish(report)
 
-    def _publish(self, report: InfraIntakeReport) -> InfraIntakeReport:
+    def _publish(self, report: IntakeReport) -> IntakeReport:
         self.intake["accepted"] += report.accepted
         for reason, n in report.rejected.items():
             self.intake[f"rejected_{reason}"] += n

@@ -18,7 +18,24 @@ from portguard.mail.gateway import MailGateway
 from portguard.mail.models import MailMessage
 from portguard.mail.testing import message
 
-__all__ = ["DEMO_ADMIN", "demo_alerts", "demo_mails", "seed_admin", "seed_alerts", "seed_mail"]
+#: The demo's infrastructure plan: the locks on the demo day's route operate only for planned
+#: passages, so a command without one (the attack's) is out of schedule.
+DEMO_INFRA: dict[str, object] = {
+    "assets": {
+        "berendrecht-lock": {"hours": "always", "require_plan": True},
+        "zandvliet-lock": {"hours": "always", "require_plan": True},
+    }
+}
+
+__all__ = [
+    "DEMO_ADMIN",
+    "DEMO_INFRA",
+    "demo_alerts",
+    "demo_mails",
+    "seed_admin",
+    "seed_alerts",
+    "seed_mail",
+]
 
 DEMO_ADMIN = "admin"
 

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from portguard.access.api import router as access_router
+from portguard.access.config import AccessConfig
 from portguard.access.service import AccessControl
 from portguard.api import create_api
 from portguard.app.migrations import SCRIPT_LOCATION
@@ -29,6 +30,7 @@ from portguard.incidents.correlation import CorrelationRules
 from portguard.incidents.nis2_api import router as nis2_router
 from portguard.incidents.service import count_open_incidents
 from portguard.infra.api import router as infra_router
+from portguard.infra.config import InfraConfig
 from portguard.infra.service import InfraWatch
 from portguard.intel import remote
 from portguard.intel.api import router as intel_router
@@ -289,8 +291,10 @@ def build_runtime(
         spool_dir=settings.data_dir / "mail-spool",
         registry=metrics.registry,
     )
-    access = AccessControl(None, port_model=port_model, bus=bus, db=db)
-    infra = InfraWatch(None, port_model=port_model, bus=bus, db=db)
+    access = AccessControl(
+        AccessConfig.from_dict(settings.access), port_model=port_model, bus=bus, db=db
+    )
+    infra = InfraWatch(InfraConfig.from_dict(settings.infra), port_model=port_model, bus=bus, db=db)
     for topic, group, handler in access.make_handlers() + infra.make_handlers():
         dispatcher.subscribe(topic, group, handler)
     runtime = Runtime(

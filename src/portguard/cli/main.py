@@ -104,7 +104,7 @@ def demo(
 ) -> None:
     """Run PortGuard on the embedded defaults (SQLite, in-process bus, built-in Antwerp-Bruges
     model) with a seeded admin and demo alerts that correlate into incidents."""
-    from portguard.app.demo import DEMO_ADMIN, seed_admin, seed_alerts, seed_mail
+    from portguard.app.demo import DEMO_ADMIN, DEMO_INFRA, seed_admin, seed_alerts, seed_mail
     from portguard.app.runtime import build_runtime
 
     settings = load_settings(
@@ -114,6 +114,7 @@ def demo(
         data_dir=data_dir or Path.cwd() / "portguard-demo",
         bus="embedded",
         database_url="",
+        infra=DEMO_INFRA,
     )
     _configure_logging(settings.log_level)
     runtime = build_runtime(settings)
@@ -135,9 +136,17 @@ def demo(
     api = runtime.api()
     feeder = FleetFeeder(fleet, runtime.maritime, interval_s=3.0, preamble=preamble)
     feeder.start()
+    from portguard.app.demoday import DemoDay
+
+    # A compressed day in the port through the real intake: routine gate and lock traffic,
+    # ISAC indicators, and the hybrid attack on Berendrecht lock within the first minute.
+    day = DemoDay(runtime)
+    day.start()
+    out.print("  demo day: 24 h of port traffic replayed in 5 minutes; the attack in ~40 s")
     try:
         _serve(settings.host, settings.port, api, settings.log_level)
     finally:
+        day.stop()
         feeder.stop()
         runtime.close()
 

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     ais_tcp_connect: list[str] = Field(default_factory=list)
     ais_tcp_listen: list[str] = Field(default_factory=list)
     ais_udp_listen: list[str] = Field(default_factory=list)
+    #: Access-control and infrastructure detector configuration ([access] and [infra] tables:
+    #: per-facility/asset settings, schedules, plans; see docs/access_infra.md).
+    access: dict[str, Any] = Field(default_factory=dict)
+    infra: dict[str, Any] = Field(default_factory=dict)
     #: The mail gateway's settings (a [mail] table in the TOML file; see docs/mail.md). The
     #: SMTP listener only starts when ``listen`` is given here.
     mail: dict[str, Any] = Field(default_factory=dict)

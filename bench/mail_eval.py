@@ -30,12 +30,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent / "mail"))
 
 from corpus import CLASSES, DATA, files, sample
-from portmail import generate
 
 from portguard.mail.analysers import ANALYSERS, Envelope
 from portguard.mail.classifier import features
 from portguard.mail.config import MailSettings, build_scanner
 from portguard.mail.parse import ParsedMessage, parse_message
+from portguard.mail.portmail import generate
 from portguard.mail.scanner import Scanner
 from portguard.mail.schemas import Reason
 from portguard.mail.training import Sample, cross_validate, fit

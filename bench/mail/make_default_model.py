@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent))
 
 from corpus import CLASSES, DATA
-from portmail import generate
 
 from portguard.cli.mail import app
 from portguard.mail.classifier import DEFAULT_MODEL
+from portguard.mail.portmail import generate
 
 
 def main() -> int:

@@ -14,6 +14,7 @@ from portguard.app.runtime import Runtime, build_runtime
 from portguard.core.clock import utcnow
 from portguard.core.settings import Settings
 from portguard.incidents.models import AlertRecord, Incident
+from portguard.mail.models import MailMessage
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_schedule_is_a_compressed_day_with_the_attack_in_the_first_minute(
 ) -> None:
     steps = DemoDay(runtime).schedule(utcnow())
     assert steps == sorted(steps, key=lambda s: s.at)
-    assert {s.kind for s in steps} == {"access", "infra", "intel"}
+    assert {s.kind for s in steps} == {"access", "infra", "intel", "mail"}
     attack = [s for s in steps if s.attack]
     assert {s.kind for s in attack} == {"access", "infra"}
     assert max(s.at for s in attack) <= timedelta(seconds=60)
@@ -64,6 +65,12 @@ def test_routine_day_raises_nothing(runtime: Runtime) -> None:
     assert runtime.access.intake["accepted"] > 100
     assert runtime.infra.intake["accepted"] > 50
     assert _alerts(runtime) == []
+    # The day's business mail went through the real gateway and none of it was held as phishing.
+    while runtime.mail.process_pending():
+        pass
+    with runtime.db.session() as s:
+        categories = s.execute(select(MailMessage.category)).scalars().all()
+    assert len(categories) == 96 and "phishing" not in categories, categories
 
 
 def test_demo_day_attack_joins_the_seeded_hybrid_incident(runtime: Runtime) -> None:

@@ -24,6 +24,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import policy
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
 from typing import Any, Final, Literal
 
 from portguard.access.credentials import CredentialIn, upsert_credentials
@@ -32,6 +35,7 @@ from portguard.app.runtime import Runtime
 from portguard.core.auth import Role
 from portguard.core.types import TLP
 from portguard.intel.importers import parse_plain_list
+from portguard.mail.portmail import generate
 from portguard.portmodel import import_directory_csv
 from portguard.portmodel.schedule import PlannedWindow
 
@@ -75,7 +79,7 @@ PASSAGES: Final = ("211331640", "244660000", "636019825", "538007123", "25580618
 
 INDICATORS: Final = "portofantwerpbruges-login.com\nops.desk.mpet@gmail.com\n"
 
-Kind = Literal["access", "infra", "intel"]
+Kind = Literal["access", "infra", "intel", "mail"]
 
 
 @dataclass(frozen=True)
@@ -123,12 +127,20 @@ class DemoDay:
             clock: timedelta, kind: Kind, note: str, records: list[dict[str, Any]], *, attack: bool
         ) -> None:
             for n, rec in enumerate(records):
-                if kind != "intel":
+                if kind in ("access", "infra"):
                     rec.setdefault("id", f"{run}-{int(clock.total_seconds())}-{n}")
             steps.append(Step(self._wall(clock), clock, kind, note, tuple(records), attack=attack))
 
         add(timedelta(minutes=20), "intel", "ISAC: GREEN indicators of the phishing campaign",
             [{"lines": INDICATORS}], attack=False)  # fmt: skip
+        # Routine mail: the port community's business mail (the project's own EN/NL/FR generator),
+        # one message every 15 minutes through the real gateway.
+        for i, raw in enumerate(generate(24 * 4, seed=int(now.timestamp()) % 10_000)):
+            msg = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+            sender = parseaddr(str(msg["From"]))[1]
+            rcpt = [a for _, a in getaddresses([str(msg["To"])]) if a]
+            add(timedelta(minutes=15 * i + 7), "mail", f"mail from {sender}",
+                [{"raw": raw, "from": sender, "to": rcpt}], attack=False)  # fmt: skip
         # Routine gate traffic: every 20 minutes one truck in and out at its terminal gate.
         for i, minute in enumerate(range(0, 24 * 60, 20)):
             badge, _, _, reader = TRUCKS[i % len(TRUCKS)]
@@ -228,7 +240,16 @@ class DemoDay:
         now = rt.clock.now()
         where = f"demoday {step.note}"
         problems: list[str]
-        if step.kind == "intel":
+        if step.kind == "mail":
+            for r in step.records:
+                reply = rt.mail.submit(
+                    bytes(r["raw"]), str(r["from"]), list(r["to"]),
+                    client="192.0.2.25", helo="mail.partner.example",
+                )  # fmt: skip
+                if not reply.startswith("250"):
+                    log.info("demo day: %s: %s", where, reply)
+            problems = []
+        elif step.kind == "intel":
             parsed = parse_plain_list(
                 str(step.records[0]["lines"]), now=now, tlp=TLP.GREEN, label="demo-day"
             )

@@ -87,7 +87,10 @@ def _configure_logging(level: str) -> None:
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # Alembic narrates every plugin and migration at INFO; only problems matter at start-up.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    quiet = max(logging.WARNING, logging.getLogger().level)
+    logging.getLogger("alembic").setLevel(quiet)
+    # aiosmtpd narrates every SMTP command at INFO ("mail.log").
+    logging.getLogger("mail.log").setLevel(quiet)
 
 
 @app.command()
@@ -106,7 +109,11 @@ def demo(
     model) with a seeded admin and demo alerts that correlate into incidents."""
     from portguard.app.demo import DEMO_ADMIN, DEMO_INFRA, seed_admin, seed_alerts, seed_mail
     from portguard.app.runtime import build_runtime
+    from portguard.mail.testing import SmtpSink
 
+    # The demo's stand-in for the port's own mail server: clean mail is relayed to it.
+    next_hop = SmtpSink()
+    next_hop.__enter__()
     settings = load_settings(
         None,
         host=host,
@@ -115,6 +122,7 @@ def demo(
         bus="embedded",
         database_url="",
         infra=DEMO_INFRA,
+        mail={"next_hop": f"127.0.0.1:{next_hop.port}"},
     )
     _configure_logging(settings.log_level)
     runtime = build_runtime(settings)
@@ -149,6 +157,7 @@ def demo(
         day.stop()
         feeder.stop()
         runtime.close()
+        next_hop.__exit__()
 
 
 @app.command()

@@ -224,7 +224,7 @@ DISCLAIMER = {
 def generate(n: int, seed: int = 7, part: str = "all") -> list[bytes]:
     """``n`` messages. ``part`` picks templates: "train" (even-numbered), "eval" (odd), "all";
     a model trained on "train" is judged on "eval", kinds of mail it has never seen."""
-    rnd = random.Random(seed)
+    rnd = random.Random(seed)  # noqa: S311 (sample text, not secrets)
     keep = {"train": 0, "eval": 1}.get(part)
     out = []
     base = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

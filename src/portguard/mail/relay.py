@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 from typing import Any, Literal
 
 __all__ = ["deliver", "verdict_header"]
 
 Outcome = Literal["delivered", "retry", "refused"]
+
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 
 
 def verdict_header(verdict: dict[str, Any]) -> bytes:
@@ -22,6 +25,10 @@ def deliver(
 ) -> tuple[Outcome, str]:
     """``("delivered", "")``, ``("retry", why)`` for a temporary failure (4xx, connection), or
     ``("refused", why)`` when the next hop refuses for good (5xx)."""
+    # SMTP lines end in CRLF; smtplib converts bare LFs only in str messages, so a message
+    # written with Unix line endings (a file, an API upload, a generator) would reach the next
+    # hop as one over-long line and be refused.
+    data = _BARE_LF.sub(b"\r\n", data)
     try:
         with smtplib.SMTP(host, port, timeout=timeout) as client:
             client.sendmail(mail_from, rcpt_to, data)

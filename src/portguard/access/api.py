@@ -25,7 +25,7 @@ from portguard.access.credentials import (
 from portguard.access.service import AccessControl
 from portguard.core.auth import Permission
 from portguard.core.errors import NotFoundError, ValidationError
-from portguard.core.http import Ctx, DbSession, Principal, require
+from portguard.core.http import Ctx, DbSession, Principal, newest_alerts, require
 
 __all__ = ["router"]
 
@@ -181,14 +181,9 @@ def alerts(
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
 ) -> list[dict[str, Any]]:
     """Recent access alerts raised by this instance, newest first."""
-    out = []
-    for a in reversed(_control(ctx).alerts):
-        if rule and a.rule_id != rule:
-            continue
-        out.append(a.model_dump(mode="json"))
-        if len(out) >= limit:
-            break
-    return out
+    return newest_alerts(
+        _control(ctx).alerts, keep=lambda a: not rule or a.rule_id == rule, limit=limit
+    )
 
 
 @router.get("/stats")

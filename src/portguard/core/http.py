@@ -11,7 +11,7 @@ import binascii
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -25,7 +25,7 @@ from portguard.core.db import Database
 from portguard.core.errors import AuthError, PermissionDenied
 from portguard.core.metrics import Metrics
 from portguard.core.settings import Settings
-from portguard.core.types import TLP
+from portguard.core.types import TLP, Alert
 
 __all__ = [
     "AppContext",
@@ -33,6 +33,7 @@ __all__ = [
     "DbSession",
     "Principal",
     "get_context",
+    "newest_alerts",
     "require",
 ]
 
@@ -188,3 +189,17 @@ def require(permission: auth.Permission) -> Callable[..., Principal]:
         return principal
 
     return check
+
+
+def newest_alerts(
+    alerts: Sequence[Alert], *, keep: Callable[[Alert], bool], limit: int
+) -> list[dict[str, Any]]:
+    """The last ``limit`` alerts ``keep`` accepts, newest first, as JSON: the "recent alerts" of
+    a domain's in-memory ring (``deque`` of what it raised)."""
+    out: list[dict[str, Any]] = []
+    for a in reversed(alerts):
+        if keep(a):
+            out.append(a.model_dump(mode="json"))
+            if len(out) >= limit:
+                break
+    return out

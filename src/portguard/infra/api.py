@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from portguard.core import audit
 from portguard.core.auth import Permission
 from portguard.core.errors import NotFoundError, ValidationError
-from portguard.core.http import Ctx, DbSession, Principal, require
+from portguard.core.http import Ctx, DbSession, Principal, newest_alerts, require
 from portguard.infra.service import InfraWatch
 from portguard.portmodel.schedule import PlannedWindow
 
@@ -129,14 +129,9 @@ def alerts(
     rule: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
 ) -> list[dict[str, Any]]:
-    out = []
-    for a in reversed(_watch(ctx).alerts):
-        if rule and a.rule_id != rule:
-            continue
-        out.append(a.model_dump(mode="json"))
-        if len(out) >= limit:
-            break
-    return out
+    return newest_alerts(
+        _watch(ctx).alerts, keep=lambda a: not rule or a.rule_id == rule, limit=limit
+    )
 
 
 @router.get("/stats")

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Query
 
 from portguard.core.auth import Permission
 from portguard.core.errors import NotFoundError, ValidationError
-from portguard.core.http import Ctx, Principal, require
+from portguard.core.http import Ctx, Principal, newest_alerts, require
+from portguard.core.types import Alert
 from portguard.maritime.schemas import VesselRead, track_geojson
 from portguard.maritime.service import MaritimeWatch
 
@@ -141,16 +142,13 @@ def alerts(
     """Recent maritime alerts raised by this instance, newest first."""
     watch = _watch(ctx)
     want = f"mmsi:{_mmsi(mmsi):09d}" if mmsi else None
-    out = []
-    for a in reversed(watch.alerts):
+
+    def keep(a: Alert) -> bool:
         if kind and a.rule_id != f"maritime.{kind}":
-            continue
-        if want and want not in {e.key for e in a.entities}:
-            continue
-        out.append(a.model_dump(mode="json"))
-        if len(out) >= limit:
-            break
-    return out
+            return False
+        return not want or want in {e.key for e in a.entities}
+
+    return newest_alerts(watch.alerts, keep=keep, limit=limit)
 
 
 @router.get("/stats")

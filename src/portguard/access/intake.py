@@ -42,7 +42,7 @@ import orjson
 
 from portguard.access.readers import Readers
 from portguard.core.clock import ensure_utc
-from portguard.core.intake import IntakeReport
+from portguard.core.intake import IntakeReport, RecordRefused, collect
 from portguard.core.types import Domain, EntityKind, EntityRef, Event, Location
 
 __all__ = ["EVENT_TYPES", "IntakeReport", "parse_csv", "parse_json_lines", "parse_records"]
@@ -66,10 +66,7 @@ _FIELDS: Final = frozenset(
 )
 
 
-class _Bad(Exception):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+_Bad = RecordRefused
 
 
 def _event_id(controller: str, rec: Mapping[str, Any]) -> str:
@@ -177,24 +174,8 @@ def parse_records(
     source: str = "api",
 ) -> IntakeReport:
     """``(location, record)`` pairs to Events; every refusal counted with its location."""
-    report = IntakeReport()
-    seen: set[str] = set()
     limit = timedelta(seconds=max_future_s)
-    for where, rec in records:
-        try:
-            event = _record_to_event(rec, readers, now, limit, source)
-        except _Bad as exc:
-            report.refuse(exc.reason, where, str(exc))
-            continue
-        except ValueError as exc:  # an entity pydantic refused
-            report.refuse("malformed", where, str(exc).splitlines()[0])
-            continue
-        if event.id in seen:
-            report.refuse("duplicate", where, "the same event twice in one batch")
-            continue
-        seen.add(event.id)
-        report.events.append(event)
-    return report
+    return collect(records, lambda rec: _record_to_event(rec, readers, now, limit, source))
 
 
 def parse_json_lines(

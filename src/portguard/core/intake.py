@@ -5,12 +5,13 @@ record is never a silent drop."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from portguard.core.types import Event
 
-__all__ = ["MAX_PROBLEMS", "IntakeReport"]
+__all__ = ["MAX_PROBLEMS", "IntakeReport", "RecordRefused", "collect"]
 
 #: Problems kept verbatim; the rest are only counted.
 MAX_PROBLEMS: Final = 100
@@ -40,3 +41,33 @@ class IntakeReport:
             "rejected_by_reason": dict(self.rejected),
             "problems": self.problems,
         }
+
+
+class RecordRefused(Exception):
+    """A converter's verdict on one record: why (``reason``, counted) and what (the message)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def collect(records: Iterable[tuple[str, Any]], to_event: Callable[[Any], Event]) -> IntakeReport:
+    """``(location, record)`` pairs through ``to_event``: every refusal (RecordRefused, a value
+    pydantic refused, the same event twice in one batch) counted with its location."""
+    report = IntakeReport()
+    seen: set[str] = set()
+    for where, rec in records:
+        try:
+            event = to_event(rec)
+        except RecordRefused as exc:
+            report.refuse(exc.reason, where, str(exc))
+            continue
+        except ValueError as exc:  # an entity pydantic refused
+            report.refuse("malformed", where, str(exc).splitlines()[0])
+            continue
+        if event.id in seen:
+            report.refuse("duplicate", where, "the same event twice in one batch")
+            continue
+        seen.add(event.id)
+        report.events.append(event)
+    return report

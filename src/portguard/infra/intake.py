@@ -30,7 +30,7 @@ from typing import Any, Final
 import orjson
 
 from portguard.core.clock import ensure_utc
-from portguard.core.intake import IntakeReport
+from portguard.core.intake import IntakeReport, RecordRefused, collect
 from portguard.core.types import Domain, EntityKind, EntityRef, Event, Location
 from portguard.portmodel import PortModel
 
@@ -45,10 +45,7 @@ _FIELDS: Final = frozenset(
 _ASSET_KINDS: Final = frozenset({"lock", "bridge", "road", "critical_infrastructure", "gate"})
 
 
-class _Bad(Exception):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+_Bad = RecordRefused
 
 
 def _time(value: Any, name: str) -> datetime:
@@ -149,24 +146,8 @@ def parse_infra_records(
     max_future_s: float = 300.0,
     source: str = "api",
 ) -> IntakeReport:
-    report = IntakeReport()
-    seen: set[str] = set()
     limit = timedelta(seconds=max_future_s)
-    for where, rec in records:
-        try:
-            ev = _to_event(rec, model, now, limit, source)
-        except _Bad as exc:
-            report.refuse(exc.reason, where, str(exc))
-            continue
-        except ValueError as exc:
-            report.refuse("malformed", where, str(exc).splitlines()[0])
-            continue
-        if ev.id in seen:
-            report.refuse("duplicate", where, "the same event twice in one batch")
-            continue
-        seen.add(ev.id)
-        report.events.append(ev)
-    return report
+    return collect(records, lambda rec: _to_event(rec, model, now, limit, source))
 
 
 def parse_infra_text(

@@ -89,3 +89,18 @@ def test_fuzz_parse_structured(headers: list[tuple[str, str]], body: str, ctype:
     raw = (head + "\r\n" + body + "\r\n--b\r\n" + body).encode("utf-8", "surrogateescape")
     _, verdict = Scanner().scan(raw)
     assert verdict.category.value in ("clean", "spam", "bulk", "phishing", "malware")
+
+
+def test_raw_utf8_headers_and_invalid_from() -> None:
+    """Raw 8-bit header bytes are read as UTF-8 (not replaced by U+FFFD), and a From with an
+    unquoted comma (a phisher's favourite) still yields its address, noted as invalid."""
+    raw = (
+        "From: Microsoft account team ,_<no-reply@access-accsecurity.example>\r\n"
+        "Subject: L\u043es\u0435 w\u0435ight n\u043ew\r\n"
+        "\r\nbody\r\n"
+    ).encode()
+    msg = parse_message(raw)
+    assert msg.subject == "L\u043es\u0435 w\u0435ight n\u043ew"
+    assert msg.from_addr == "no-reply@access-accsecurity.example"
+    assert msg.from_name.startswith("Microsoft account team")
+    assert any("not a valid mailbox" in m for m in msg.malformed)

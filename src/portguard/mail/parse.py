@@ -33,6 +33,7 @@ _TAG_RE = re.compile(r"<[^>]{0,4000}>", re.S)
 _STRIP_RE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
 _WS_RE = re.compile(r"[ \t\r\f\v]+")
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
+_FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +88,14 @@ class ParsedMessage:
     def from_domain(self) -> str:
         return domain_of(self.from_addr)
 
+    _visible: str | None = field(default=None, repr=False, compare=False)
+
     @property
     def body(self) -> str:
-        """Visible text: the plain part, else the HTML part's text."""
-        return self.text or html_text(self.html)
+        """Visible text: the plain part, else the HTML part's text (computed once)."""
+        if self._visible is None:
+            self._visible = self.text if self.text.strip() else html_text(self.html)
+        return self._visible
 
 
 def domain_of(addr: str) -> str:
@@ -134,7 +139,9 @@ def _header_str(value: object) -> str:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = raw.decode("latin-1")
-    # A header must not smuggle further header lines (injection): fold CR/LF into spaces.
+    # Unfold (RFC 5322 2.2.3), then a header must not smuggle further header lines
+    # (injection): any CR/LF left becomes a space.
+    text = _FOLD_RE.sub("", text)
     return text.replace("\r", " ").replace("\n", " ")[:MAX_HEADER]
 
 
@@ -175,15 +182,15 @@ def parse_message(raw: bytes) -> ParsedMessage:
 def _fill(pm: ParsedMessage, msg: Message) -> None:
     for defect in getattr(msg, "defects", [])[:5]:
         pm.malformed.append(type(defect).__name__)
-    for k, v in msg.items()[:500]:
+    # raw_items: compat32 would turn raw 8-bit header bytes into U+FFFD; kept raw, they are
+    # decoded as UTF-8 (the common case today) or Latin-1 by ``_header_str``.
+    for k, v in list(msg.raw_items())[:500]:
         pm.headers.append((k.lower(), _decode_header(_header_str(v))))
     if not pm.headers:
         pm.malformed.append("no headers")
     pm.subject = pm.header("subject") or ""
-    name, addr = parseaddr(pm.header("from") or "")
+    name, addr = _from_mailbox(pm.header("from") or "", pm.malformed)
     pm.from_name, pm.from_addr = name.strip()[:300], addr.strip().lower()[:300]
-    if pm.header("from") and "@" not in pm.from_addr:
-        pm.malformed.append("From without an address")
     pm.reply_to = parseaddr(pm.header("reply-to") or "")[1].lower()[:300]
     pm.return_path = parseaddr(pm.header("return-path") or "")[1].lower()[:300]
     tos = [*pm.header_all("to"), *pm.header_all("cc")]
@@ -238,6 +245,23 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
             links.append(link)
             seen.add(link.url)
     pm.links = links[:MAX_LINKS]
+
+
+_ANGLE_ADDR = re.compile(r"<\s*([^<>@\s]+@[^<>\s]+?)\s*>")
+
+
+def _from_mailbox(value: str, notes: list[str]) -> tuple[str, str]:
+    """The From mailbox, also from the invalid forms phishers use (an unquoted comma in the
+    display name: ``Microsoft account team ,_<no-reply@…>``), noting that it was invalid."""
+    name, addr = parseaddr(value)
+    if "@" in addr or not value:
+        return name, addr
+    m = _ANGLE_ADDR.search(value)
+    if m:
+        notes.append("From header is not a valid mailbox (unquoted display name)")
+        return value[: m.start()].strip().strip('"').strip(), m.group(1)
+    notes.append("From without an address")
+    return name, addr
 
 
 def _decode_header(value: str) -> str:

@@ -192,3 +192,20 @@ def test_spf_dkim_dmarc_with_a_resolver() -> None:
     got = names(auth.analyse(parse_message(tampered), good, ctx))
     assert "auth.dkim_fail" in got
     assert auth.check_spf("192.0.2.1", "katoennatie.com", resolver) == "pass"
+
+
+def test_obfuscated_words() -> None:
+    from portguard.mail.analysers import obfuscation
+
+    def found(**kw: str) -> set[str]:
+        return names(obfuscation.analyse(parse_message(message(**kw)), Envelope(), CTX))
+
+    # A Cyrillic "e" (U+0435) in a Latin word; a combining grapheme joiner between letters.
+    assert found(subject="Nutrisyst\u0435m: lose weight now") == {"obfuscation.mixed_scripts"}
+    assert found(sender="E\u034fV\u034fR\u034fi <a@b.example>") == {"obfuscation.invisible_chars"}
+    # Legitimate text: accented French, whole Russian words, a newsletter's preheader padding
+    # (invisible characters between words, not inside them), emoji.
+    assert not found(text="Réunion à Zeebrugge: l'échéance du dépôt est reportée")
+    assert not found(text="Привет, как дела? The meeting is at 10.")
+    assert not found(text="Spring sale\u00a0\u034f \u200c\u00a0\u034f \u200c\u00a0 inside " * 5)
+    assert not found(subject="Port day \U0001f6a2\u200d\u2642\ufe0f tickets")

@@ -5,7 +5,14 @@ as a reason and the rest go on)."""
 
 from __future__ import annotations
 
-from portguard.mail.analysers import attachments, auth, content, impersonation, links
+from portguard.mail.analysers import (
+    attachments,
+    auth,
+    content,
+    impersonation,
+    links,
+    obfuscation,
+)
 from portguard.mail.analysers.base import Analyser, AnalysisContext, Envelope, Resolver
 from portguard.mail.parse import ParsedMessage
 from portguard.mail.schemas import Reason
@@ -19,6 +26,7 @@ ANALYSERS: dict[str, Analyser] = {
     "auth": auth.analyse,
     "impersonation": impersonation.analyse,
     "links": links.analyse,
+    "obfuscation": obfuscation.analyse,
     "attachments": attachments.analyse,
 }
 

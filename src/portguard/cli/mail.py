@@ -206,8 +206,7 @@ def evaluate(
     clf = scanner.ctx.classifier
     assert clf is not None
     for s, e in zip(samples, evidence, strict=True):
-        rules = s.extra["rules"]
-        counts.setdefault(s.group, []).append(scanner.decide(rules + clf.reasons(e)).category)
+        counts.setdefault(s.group, []).append(scanner.decide(clf.weigh(e, s.rules)).category)
     for group, cats in counts.items():
         n = len(cats)
         share = {

@@ -1,10 +1,18 @@
-"""The content classifier: hashed word and structure features → ham / spam / phishing.
+"""The content classifier: hashed word, character and shape features → ham / spam / phishing.
 
-Features are words of the subject and visible body (unigrams and bigrams, digits dropped), the
-link hosts' top-level domains, the MIME structure and attachment types. They never include dates,
-``Received``/``Message-ID``/``X-Mailer`` or any other era-specific header, ``List-*``/Mailman
-headers, charsets, or upstream filters' verdicts (``X-Spam-*``): the model must learn phishing
-and spam, not the year or the mailing-list software.
+Features are words of the subject and visible body (unigrams and bigrams, digits dropped),
+character 4-grams of the subject and of the body's first 1,500 characters (they survive
+misspellings, obfuscation and languages the word list handles badly), the shapes of tokens with
+digits (``$9,999``, ``A9A-9``), the link hosts' registered domains, attachment types, and the
+names of the rule analysers' findings that training saw often enough to weigh. They never
+include dates, ``Received``/``Message-ID``/``X-Mailer`` or any other era-specific header,
+``List-*``/Mailman headers or the bulk markers, charsets, e-mail addresses (the corpora's
+anonymisation placeholders), or upstream filters' verdicts (``X-Spam-*``): the model must learn
+phishing and spam, not the year, the mailing-list software or the corpus.
+
+The model's evidence is explained exactly: the findings it learned get the part of the evidence
+their weights carry (``links.text_mismatch`` scores what it means in mail like this one), the
+words the rest (``content.phishing``); findings it never learned keep their hand-set scores.
 
 Training uses scikit-learn's logistic regression; the model is stored as JSON (the strongest
 ``MAX_FEATURES`` hashed weights, float16, base64), and scoring needs only numpy.
@@ -13,32 +21,52 @@ Training uses scikit-learn's logistic regression; the model is stored as JSON (t
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import re
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from portguard.mail.analysers.base import registered_domain
-from portguard.mail.parse import ParsedMessage, html_text
+from portguard.mail.parse import ParsedMessage
 from portguard.mail.schemas import Reason
 
-__all__ = ["CLASSES", "DEFAULT_MODEL", "Classifier", "features", "train"]
+__all__ = [
+    "CLASSES",
+    "DEFAULT_MODEL",
+    "Classifier",
+    "Evidence",
+    "features",
+    "learnable",
+    "train",
+    "vector",
+]
 
 CLASSES = ("ham", "spam", "phishing")
 #: Points of verdict score per unit of classifier evidence (log-odds against ham).
-EVIDENCE_SCALE = 2.5
+EVIDENCE_SCALE = 2.1
 #: Most points clear ham-like text may take off the rules' score (newsletters' link tricks).
 HAM_CREDIT = 3.0
 DIM = 1 << 20
-MAX_FEATURES = 120_000
+MAX_FEATURES = 160_000
+#: A finding is weighed by the model when training saw it on at least this many messages.
+MIN_RULE_SUPPORT = 10
+#: Most points the model's evidence (words and learned findings together) may add.
+MAX_CONTENT = 12.0
+#: Characters of the body that give character 4-grams.
+CHAR_SPAN = 1500
 DEFAULT_MODEL = Path(__file__).parent / "model" / "default.json"
 _WORD = re.compile(r"[^\W\d_]{2,24}", re.U)
+#: E-mail addresses are cut out of the text before words are taken: in real mail they are the
+#: recipient's own (personal, not evidence), and in the public corpora they are the
+#: anonymisers' placeholders (``phishing@pot``, ``yyyy@netnoteinc.com``), which would teach the
+#: model which corpus a message came from.
+_ADDRESS = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*", re.U)
 #: Function words of English, Dutch, French, German, Spanish, Portuguese and Italian.
 _STOPWORDS_TEXT = """
 a an the and or but if of to in on at by for with from as is are was were be been it its
@@ -59,41 +87,154 @@ ele ela nós seu sua il lo gli di da che non per con
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
-def features(msg: ParsedMessage, rules: Sequence[str] = ()) -> list[str]:
-    """The tokens the model sees (see the module docstring for what is left out).
+_WS = re.compile(r"\s+")
+_DIGITS = re.compile(r"(?<!\S)[^\s\d]*\d\S*")
+_HTML_TRICKS = ("display:none", "font-size:0", "visibility:hidden", "<form", "password")
 
-    Words only, minus the function words of the languages in the corpora (so the model does not
-    learn "not English, so phishing"), plus a few specific HTML tricks and attachment types.
+
+def _clean(text: str) -> str:
+    return _ADDRESS.sub(" ", text) if "@" in text else text
+
+
+def features(msg: ParsedMessage) -> list[str]:
+    """The message's tokens other than word pairs and character grams (which ``vector`` hashes
+    directly); see the module docstring for what is left out."""
+    return _tokens(msg, _clean(msg.subject[:1000]), _clean(msg.body[:30_000]))[0]
+
+
+def _tokens(msg: ParsedMessage, subject: str, body: str) -> tuple[list[str], list[str]]:
+    """Words minus the function words of the languages in the corpora (so the model does not
+    learn "not English, so phishing"), a few specific HTML tricks and attachment types.
     Generic structure (HTML or not, how many links, MIME layout) is left out on purpose: it tells
     2002 from 2024 better than ham from phishing."""
     toks: list[str] = []
-    subj = [w for w in _WORD.findall(msg.subject.lower())[:40] if w not in STOPWORDS]
-    toks += ["s:" + w for w in subj]
-    body = msg.text if msg.text.strip() else html_text(msg.html)
-    words = [w for w in _WORD.findall(body[:30_000].lower())[:5000] if w not in STOPWORDS][:4000]
-    toks += words
-    toks += [f"{a}_{b}" for a, b in itertools.pairwise(words)]
+    toks += ["s:" + w for w in _WORD.findall(subject.lower())[:40] if w not in STOPWORDS]
+    words = [w for w in _WORD.findall(body.lower())[:5000] if w not in STOPWORDS][:4000]
+    # Shapes of tokens with digits: amounts, codes, phone numbers ("$9,999", "A9A-9").
+    toks += ["sh:" + t for t in _shapes(_DIGITS.findall(body[:10_000])[:500])]
+    if subject:
+        letters = sum(c.isalpha() for c in subject)
+        upper = sum(c.isupper() for c in subject) / max(letters, 1)
+        toks += [f"su:{int(upper * 4)}", f"sx:{min(subject.count('!'), 3)}"]
+        toks.append("s$" if "$" in subject else "s-")
     if msg.html:
         low = msg.html[:100_000].lower()
-        for probe in ("display:none", "font-size:0", "visibility:hidden", "<form", "password"):
-            if probe in low:
-                toks.append("h:" + probe)
+        toks += ["h:" + probe for probe in _HTML_TRICKS if probe in low]
     hosts = set()
     for link in msg.links[:200]:
         u = link.url.lower()
         h = u.split("://", 1)[-1].split("/", 1)[0].split("@")[-1].split(":")[0]
         if h:
             hosts.add(h)
-    for h in hosts:
-        toks.append("lh:" + registered_domain(h))
+    link_domains = {registered_domain(h) for h in hosts if "." in h}
+    toks += ["lh:" + d for d in link_domains]
+    toks.append(_own_links(msg, link_domains))
+    toks += _display_name_shape(msg)
     for att in msg.attachments[:20]:
         ext = att.filename.rsplit(".", 1)[-1].lower() if "." in att.filename else "none"
         toks.append("att:" + ext[:6])
-    toks += ["fn:" + w for w in _WORD.findall(msg.from_name.lower())[:5] if w not in STOPWORDS]
-    # The rule analysers' findings, by name: the model learns how much each one means here
-    # (a link-text mismatch in a newsletter vs. in a password reset).
-    toks += ["r:" + name for name in rules]
-    return toks
+    name = _ADDRESS.sub(" ", msg.from_name.lower())
+    toks += ["fn:" + w for w in _WORD.findall(name)[:5] if w not in STOPWORDS]
+    return toks, words
+
+
+_SHAPES = ((re.compile(r"\d+"), "9"), (re.compile(r"[A-Z]+"), "A"), (re.compile(r"[a-z]+"), "a"))
+
+
+def _shapes(tokens: list[str]) -> list[str]:
+    """``$12,500`` → ``$9,9``, ``BE71-0961`` → ``A9-9``: one pass over all tokens at once."""
+    text = "\n".join(tokens)
+    for pattern, repl in _SHAPES:
+        text = pattern.sub(repl, text)
+    return [t[:12] for t in text.split("\n")] if tokens else []
+
+
+def char_grams(text: str, salt: int, limit: int) -> np.ndarray:
+    """Hashed character 4-grams of the first ``limit`` characters of ``text`` (lower-cased,
+    blanks folded; addresses already cut out), computed in numpy:
+    a Python loop over 1,500 slices would cost more than the rest of the scan."""
+    t = " " + _WS.sub(" ", text.lower()) + " "
+    a = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32)[: limit + 3].astype(np.uint64)
+    n = len(a) - 3
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    h = np.full(n, salt, dtype=np.uint64)
+    for k in range(4):
+        h = (h * np.uint64(1_000_003)) ^ a[k : k + n]
+    h ^= h >> np.uint64(29)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(32)
+    return (h & np.uint64(DIM - 1)).astype(np.int64)
+
+
+def vector(msg: ParsedMessage) -> np.ndarray:
+    """The message's hashed feature indices (sorted, unique), findings not included."""
+    subject = _clean(msg.subject[:1000])
+    body = _clean(msg.body[:30_000])
+    toks, words = _tokens(msg, subject, body)
+    return np.unique(
+        np.concatenate(
+            [
+                hash_tokens(toks),
+                _word_grams(words),
+                char_grams(subject[:300], 0x55, 300),
+                char_grams(body[: CHAR_SPAN * 2], 0xB4, CHAR_SPAN),
+            ]
+        )
+    )
+
+
+def _word_grams(words: list[str]) -> np.ndarray:
+    """Hashed words and word pairs: each distinct word hashed once, pairs combined in numpy."""
+    if not words:
+        return np.zeros(0, dtype=np.int64)
+    table = {w: zlib.crc32(w.encode("utf-8", "replace")) for w in set(words)}
+    seq = np.fromiter((table[w] for w in words), dtype=np.uint64, count=len(words))
+    pairs = (seq[:-1] * np.uint64(0x9E3779B1)) ^ (seq[1:] + np.uint64(0x7F4A7C15))
+    pairs ^= pairs >> np.uint64(31)
+    return (np.concatenate([seq, pairs]) & np.uint64(DIM - 1)).astype(np.int64)
+
+
+def _own_links(msg: ParsedMessage, link_domains: set[str]) -> str:
+    """Whether the links go to the sender's own domain: a newsletter links home, a phish
+    elsewhere."""
+    if not link_domains:
+        return "own:nolinks"
+    if not msg.from_domain:
+        return "own:nofrom"
+    own = registered_domain(msg.from_domain)
+    k = sum(d == own for d in link_domains)
+    return "own:all" if k == len(link_domains) else "own:some" if k else "own:none"
+
+
+def _display_name_shape(msg: ParsedMessage) -> list[str]:
+    """The display name's shape: missing, the address's local part again, digits, capitals."""
+    name = msg.from_name
+    if not name:
+        return ["dn:empty"]
+    out = []
+    if name.lower().replace(" ", "") == msg.from_addr.split("@")[0]:
+        out.append("dn:=local")
+    if any(ch.isdigit() for ch in name):
+        out.append("dn:digit")
+    if name.isupper():
+        out.append("dn:caps")
+    return out or ["dn:plain"]
+
+
+def learnable(reasons: Iterable[Reason]) -> list[str]:
+    """Names of the findings the model may weigh: phishing and spam rules, not the bulk markers
+    (they tell mailing lists from marketing, which is not what the model must learn), malware
+    or information."""
+    return [
+        r.name
+        for r in reasons
+        if r.kind in ("phishing", "spam") and not r.name.startswith(("bulk.", "content."))
+    ]
+
+
+def rule_index(names: Iterable[str]) -> dict[str, int]:
+    return {n: zlib.crc32(("r:" + n).encode()) & (DIM - 1) for n in names}
 
 
 def hash_tokens(tokens: Iterable[str]) -> np.ndarray:
@@ -102,8 +243,19 @@ def hash_tokens(tokens: Iterable[str]) -> np.ndarray:
 
 
 @dataclass
+class Evidence:
+    """What the model says of one message: the likelier bad class and its log-odds against ham
+    (``value``), and the part of ``value`` each learned finding carries."""
+
+    kind: str
+    value: float
+    per_class: dict[str, float] = field(default_factory=dict)
+    rule_parts: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
 class Classifier:
-    """A trained model; ``predict`` gives class probabilities, ``reasons`` the verdict input."""
+    """A trained model: ``evidence`` weighs a message, ``weigh`` turns that into reasons."""
 
     weights: dict[int, np.ndarray]
     intercept: np.ndarray
@@ -119,10 +271,17 @@ class Classifier:
             if keys
             else np.zeros((0, n))
         )
+        self.learned = frozenset((self.meta or {}).get("learned_rules", []))
+        # hash → row of the weight matrix (-1: no weight): one gather per message instead of a
+        # binary search per feature (4 MB).
+        self._rows = np.full(DIM, -1, dtype=np.int32)
+        self._rows[self._keys] = np.arange(len(self._keys), dtype=np.int32)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_MODEL) -> Classifier:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != "portguard-mail-model/2":
+            raise ValueError(f"{path}: not a PortGuard mail model (format 2); retrain it")
         idx = np.frombuffer(base64.b64decode(data["index"]), dtype=np.int32)
         w = np.frombuffer(base64.b64decode(data["weights"]), dtype=np.float16).astype(np.float32)
         w = w.reshape(len(idx), len(data["classes"]))
@@ -137,7 +296,7 @@ class Classifier:
         keys = sorted(self.weights)
         w = np.stack([self.weights[k] for k in keys]).astype(np.float16)
         doc = {
-            "format": "portguard-mail-model/1",
+            "format": "portguard-mail-model/2",
             "classes": list(self.classes),
             "dim": DIM,
             "intercept": [float(x) for x in self.intercept],
@@ -148,84 +307,124 @@ class Classifier:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(doc), encoding="utf-8")
 
-    def predict(self, msg: ParsedMessage, rules: Sequence[str] = ()) -> dict[str, float]:
-        """Evidence per class; ``rules`` are the names of the other analysers' reasons."""
-        return self.predict_tokens(features(msg, rules))
+    def evidence(self, msg: ParsedMessage, rules: Sequence[Reason] = ()) -> Evidence:
+        """The model's evidence on ``msg``; ``rules`` are the other analysers' findings."""
+        return self.evidence_of(vector(msg), learnable(rules))
 
-    def predict_tokens(self, tokens: list[str]) -> dict[str, float]:
-        """Evidence for each class against ham: the difference of their linear scores.
+    def evidence_of(self, base: np.ndarray, rule_names: Sequence[str]) -> Evidence:
+        """Evidence from a message's ``vector`` and the names of its findings.
 
         There is no intercept: a message whose words the model does not know has no evidence
         either way (0), instead of inheriting the class balance of the training corpora."""
-        idx = hash_tokens(tokens)
+        rules = rule_index(n for n in rule_names if n in self.learned)
+        idx = (
+            np.union1d(base, np.fromiter(rules.values(), dtype=np.int64, count=len(rules)))
+            if rules
+            else base
+        )
+        n = len(self.classes)
         z = self.intercept.astype(np.float64).copy()
-        if len(idx) and len(self._keys):
-            pos = np.searchsorted(self._keys, idx)
-            pos[pos >= len(self._keys)] = 0
-            hit = self._keys[pos] == idx
+        norm = 1.0 / np.sqrt(max(len(idx), 1))
+        rows: dict[int, np.ndarray] = {}
+        if len(idx):
+            pos = self._rows[idx]
+            hit = pos >= 0
             if hit.any():
-                z += self._matrix[pos[hit]].sum(axis=0) / np.sqrt(len(idx))
-        ham = z[self.classes.index("ham")]
-        return {c: float(v - ham) for c, v in zip(self.classes, z, strict=True) if c != "ham"}
+                z += self._matrix[pos[hit]].sum(axis=0) * norm
+                rows = dict(zip(idx[hit].tolist(), pos[hit].tolist(), strict=True))
+        ham = self.classes.index("ham")
+        per_class = {c: float(z[i] - z[ham]) for i, c in enumerate(self.classes) if i != ham}
+        kind = max(per_class, key=lambda c: per_class[c]) if per_class else "spam"
+        k = self.classes.index(kind) if kind in self.classes else min(1, n - 1)
+        parts = {
+            name: float(self._matrix[rows[i], k] - self._matrix[rows[i], ham]) * norm
+            for name, i in rules.items()
+            if i in rows
+        }
+        return Evidence(kind, per_class.get(kind, 0.0), per_class, parts)
 
-    def reasons(self, evidence: dict[str, float]) -> list[Reason]:
-        out = []
-        for cls in ("phishing", "spam"):
-            e = evidence.get(cls, 0.0)
-            if e > 0.5:
-                score = min(EVIDENCE_SCALE * e, 12.0)
-                out.append(
-                    Reason(
-                        f"content.{cls}",
-                        score,
-                        f"the text reads like {cls} (evidence {e:.1f})",
-                        kind=cls,
-                    )
+    def weigh(self, ev: Evidence, rules: Sequence[Reason]) -> list[Reason]:
+        """``rules`` with the learned ones rescored by the model, plus the words' reason.
+
+        The model's evidence (scaled to points, between -HAM_CREDIT and MAX_CONTENT) is split
+        exactly between the learned findings and the words; unlearned findings keep their
+        hand-set scores."""
+        total = float(np.clip(EVIDENCE_SCALE * ev.value, -HAM_CREDIT, MAX_CONTENT))
+        ratio = total / (EVIDENCE_SCALE * ev.value) if ev.value else 0.0
+        out: list[Reason] = []
+        learned_points = 0.0
+        for r in rules:
+            if r.name in ev.rule_parts:
+                points = float(EVIDENCE_SCALE * ev.rule_parts[r.name] * ratio)
+                learned_points += points
+                out.append(Reason(r.name, points, r.detail, kind=ev.kind))
+            else:
+                out.append(r)
+        words = total - learned_points
+        if words > 0.05:
+            out.append(
+                Reason(
+                    f"content.{ev.kind}",
+                    words,
+                    f"the text reads like {ev.kind} (model evidence {ev.value:.1f})",
+                    kind=ev.kind,
                 )
-        top = max(evidence.values(), default=0.0)
-        if top < -0.5:
+            )
+        elif words < -0.05:
             out.append(
                 Reason(
                     "content.ham",
-                    max(top, -HAM_CREDIT),
-                    f"the text reads like legitimate mail (evidence {-top:.1f})",
+                    words,
+                    f"the text reads like legitimate mail (model evidence {ev.value:.1f})",
+                    kind=ev.kind,
                 )
             )
         return out
 
 
-def _matrix(token_lists: Sequence[list[str]]) -> Any:
+def _matrix(index_lists: Sequence[np.ndarray]) -> Any:
     from scipy.sparse import csr_matrix
 
     rows: list[np.ndarray] = []
     indptr = [0]
     data: list[np.ndarray] = []
-    for toks in token_lists:
-        idx = np.sort(hash_tokens(toks))
+    for idx in index_lists:
+        idx = np.unique(idx)
         rows.append(idx)
         data.append(np.full(len(idx), 1.0 / np.sqrt(max(len(idx), 1))))
         indptr.append(indptr[-1] + len(idx))
     return csr_matrix(
         (np.concatenate(data) if data else [], np.concatenate(rows) if rows else [], indptr),
-        shape=(len(token_lists), DIM),
+        shape=(len(index_lists), DIM),
     )
 
 
 def train(
-    token_lists: Sequence[list[str]],
+    vectors: Sequence[np.ndarray],
+    rule_names: Sequence[Sequence[str]],
     labels: Sequence[str],
     *,
     weights: Sequence[float] | None = None,
-    c: float = 20.0,
+    c: float = 80.0,
     max_features: int = MAX_FEATURES,
     meta: dict[str, Any] | None = None,
 ) -> Classifier:
-    """Fit a model on feature token lists (``features(msg)``) and labels in ``CLASSES``."""
+    """Fit a model on messages' ``vector``s, their findings' names and labels in ``CLASSES``.
+
+    Findings seen on fewer than ``MIN_RULE_SUPPORT`` messages are not learned: their weights
+    would be noise, and they keep their hand-set scores."""
     from sklearn.linear_model import LogisticRegression
 
-    x = _matrix(token_lists)
+    support = Counter(n for names in rule_names for n in set(names))
+    learned = sorted(n for n, k in support.items() if k >= MIN_RULE_SUPPORT)
+    index = rule_index(learned)
+    rows = [
+        np.union1d(v, np.asarray([index[n] for n in names if n in index], dtype=np.int64))
+        for v, names in zip(vectors, rule_names, strict=True)
+    ]
+    x = _matrix(rows)
     y = np.asarray([CLASSES.index(lbl) for lbl in labels])
-    model = LogisticRegression(C=c, max_iter=300, class_weight="balanced", fit_intercept=False)
+    model = LogisticRegression(C=c, max_iter=400, class_weight="balanced", fit_intercept=False)
     model.fit(x, y, sample_weight=None if weights is None else np.asarray(weights))
     raw = model.coef_
     if raw.shape[0] == 1:  # two classes: one vector for the second against the first
@@ -233,11 +432,12 @@ def train(
     coef = raw.T.astype(np.float32)  # DIM x classes
     present = np.unique(x.indices)
     strength = np.abs(coef[present]).max(axis=1)
-    keep = present[np.argsort(-strength)[:max_features]]
+    keep = set(present[np.argsort(-strength)[:max_features]].tolist())
+    keep |= set(index.values())  # every learned finding keeps its weight, however small
     classes = tuple(CLASSES[int(k)] for k in model.classes_)
     return Classifier(
-        weights={int(i): coef[i] for i in keep},
+        weights={int(i): coef[i] for i in sorted(keep)},
         intercept=np.zeros(len(model.classes_), dtype=np.float32),
         classes=classes,
-        meta=meta,
+        meta={**(meta or {}), "learned_rules": learned},
     )

@@ -70,7 +70,7 @@ class Scanner:
             reasons += found
         if self.classifier_enabled and self.ctx.classifier is not None:
             try:
-                reasons += content.analyse(msg, env, self.ctx, [r.name for r in reasons])
+                reasons = content.weigh(msg, self.ctx, reasons)
             except Exception as exc:
                 log.exception("mail classifier failed")
                 reasons.append(

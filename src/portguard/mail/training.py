@@ -17,8 +17,9 @@ import numpy as np
 
 from portguard.core.errors import ValidationError
 from portguard.mail.analysers import AnalysisContext, Envelope, rule_reasons
-from portguard.mail.classifier import CLASSES, Classifier, features, train
+from portguard.mail.classifier import CLASSES, Classifier, Evidence, learnable, train, vector
 from portguard.mail.parse import ParsedMessage, parse_message
+from portguard.mail.schemas import Reason
 
 __all__ = ["Sample", "cross_validate", "fit", "iter_messages", "load_labelled"]
 
@@ -50,12 +51,14 @@ def iter_messages(path: Path) -> Iterator[tuple[str, bytes]]:
 
 @dataclass
 class Sample:
+    """One labelled message: its feature vector and the rule findings it raised."""
+
     name: str
     label: str
     group: str
-    tokens: list[str]
+    vector: np.ndarray
+    rules: list[Reason] = field(default_factory=list)
     parsed: ParsedMessage | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def load_labelled(
@@ -79,10 +82,8 @@ def load_labelled(
             raise ValidationError("no such file or folder", location=str(path))
         for name, raw in iter_messages(path):
             msg = parse_message(raw)
-            rules = rule_reasons(msg, Envelope(), ctx)
-            s = Sample(name, label, group, features(msg, [r.name for r in rules]))
+            s = Sample(name, label, group, vector(msg), rule_reasons(msg, Envelope(), ctx))
             s.parsed = msg if keep_parsed else None
-            s.extra["rules"] = rules
             out.append(s)
     return out
 
@@ -104,7 +105,8 @@ def _weights(samples: Sequence[Sample]) -> list[float]:
 
 def fit(samples: Sequence[Sample], *, meta: dict[str, Any] | None = None) -> Classifier:
     return train(
-        [s.tokens for s in samples],
+        [s.vector for s in samples],
+        [learnable(s.rules) for s in samples],
         [s.label for s in samples],
         weights=_weights(samples),
         meta=meta,
@@ -117,17 +119,17 @@ def cross_validate(
     folds: int = 5,
     seed: int = 1,
     progress: Callable[[int], None] | None = None,
-) -> list[dict[str, float]]:
-    """Class probabilities for every sample from a model trained on the other folds."""
+) -> list[Evidence]:
+    """The evidence on every sample from a model trained on the other folds."""
     from sklearn.model_selection import StratifiedKFold
 
-    out: list[dict[str, float]] = [{} for _ in samples]
+    out: list[Evidence] = [Evidence("spam", 0.0) for _ in samples]
     groups = [s.group for s in samples]
     skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for n, (tr, te) in enumerate(skf.split(np.zeros(len(samples)), groups)):
         model = fit([samples[i] for i in tr])
         for i in te:
-            out[i] = model.predict_tokens(samples[i].tokens)
+            out[i] = model.evidence_of(samples[i].vector, learnable(samples[i].rules))
         if progress:
             progress(n + 1)
     return out

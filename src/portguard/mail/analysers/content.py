@@ -9,17 +9,15 @@ from portguard.mail.analysers.base import AnalysisContext, Envelope
 from portguard.mail.parse import ParsedMessage
 from portguard.mail.schemas import Reason
 
-__all__ = ["analyse", "structure"]
+__all__ = ["structure", "weigh"]
 
 
-def analyse(
-    msg: ParsedMessage, env: Envelope, ctx: AnalysisContext, rules: Sequence[str] = ()
-) -> list[Reason]:
-    """The classifier's reasons; ``rules`` are the names of the other analysers' findings (the
-    scanner runs this last and passes them, as the model was trained with them)."""
+def weigh(msg: ParsedMessage, ctx: AnalysisContext, rules: Sequence[Reason]) -> list[Reason]:
+    """``rules`` (the other analysers' findings) as the classifier weighs them, plus its own
+    reason on the words; the scanner runs this last, as the model was trained with them."""
     if ctx.classifier is None:
-        return []
-    return ctx.classifier.reasons(ctx.classifier.predict(msg, rules))
+        return list(rules)
+    return ctx.classifier.weigh(ctx.classifier.evidence(msg, rules), rules)
 
 
 def structure(msg: ParsedMessage, env: Envelope, ctx: AnalysisContext) -> list[Reason]:

@@ -1,0 +1,122 @@
+"""The content classifier: what it may see, how its evidence is split into reasons, and its file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from portguard.mail.classifier import (
+    EVIDENCE_SCALE,
+    MAX_CONTENT,
+    Classifier,
+    features,
+    learnable,
+    train,
+    vector,
+)
+from portguard.mail.parse import parse_message
+from portguard.mail.schemas import Reason
+from portguard.mail.testing import message
+
+HAM = [
+    "Berth planning for the {n} arrivals at Deurganckdok next week, see the attached schedule",
+    "Minutes of the terminal operations meeting {n}, actions for the crane maintenance team",
+    "Customs declaration {n} for container MSCU is complete, release expected tomorrow",
+]
+PHISH = [
+    "Your mailbox {n} is full, verify your password now or your account will be suspended",
+    "Unusual sign-in {n} detected, confirm your account details within 24 hours to avoid closure",
+]
+MISMATCH = Reason("links.text_mismatch", 3.0, "shows one site, links to another")
+SHORTENER = Reason("links.shortener", 1.0, "shortened link")
+
+
+def _corpus() -> tuple[list[np.ndarray], list[list[str]], list[str]]:
+    vectors, rules, labels = [], [], []
+    for n in range(30):
+        for text in HAM:
+            vectors.append(vector(parse_message(message(text=text.format(n=n)))))
+            rules.append([])
+            labels.append("ham")
+        for text in PHISH:
+            vectors.append(vector(parse_message(message(text=text.format(n=n)))))
+            # The mismatch finding is on every phish (learned); the shortener on 3 (not).
+            rules.append(["links.text_mismatch"] + (["links.shortener"] if n < 3 else []))
+            labels.append("phishing")
+    return vectors, rules, labels
+
+
+@pytest.fixture(scope="module")
+def model() -> Classifier:
+    return train(*_corpus(), c=10.0)
+
+
+def test_addresses_never_become_features() -> None:
+    """The corpora's anonymised addresses (phishing@pot) must not tell the model the corpus."""
+    plain = parse_message(message(text="Dear customer, your parcel is waiting"))
+    with_addr = parse_message(
+        message(text="Dear phishing@pot customer, your parcel is waiting yyyy@netnoteinc.com")
+    )
+    assert np.array_equal(vector(plain), vector(with_addr))
+    assert not any("pot" in t or "netnoteinc" in t for t in features(with_addr))
+
+
+def test_learnable_findings_exclude_bulk_malware_and_info() -> None:
+    reasons = [
+        MISMATCH,
+        Reason("bulk.list_headers", 3.0, "", kind="bulk"),
+        Reason("attachments.executable", 9.0, "", kind="malware"),
+        Reason("auth.dkim_none", 0.0, "", kind="info"),
+    ]
+    assert learnable(reasons) == ["links.text_mismatch"]
+
+
+def test_only_findings_seen_often_enough_are_learned(model: Classifier) -> None:
+    assert "links.text_mismatch" in model.learned
+    assert "links.shortener" not in model.learned  # on 3 messages only
+
+
+def test_model_separates_and_explains_itself(model: Classifier) -> None:
+    phish = parse_message(message(text=PHISH[0].format(n=99)))
+    ham = parse_message(message(text=HAM[0].format(n=99)))
+    ev = model.evidence(phish, [MISMATCH, SHORTENER])
+    assert ev.kind == "phishing" and ev.value > 0
+    assert model.evidence(ham).value < 0
+
+    reasons = model.weigh(ev, [MISMATCH, SHORTENER])
+    by_name = {r.name: r for r in reasons}
+    # The learned finding is rescored by the model, the unlearned one keeps its hand score...
+    assert by_name["links.text_mismatch"].score != MISMATCH.score
+    assert by_name["links.shortener"].score == SHORTENER.score
+    # ...and the model's part (learned findings + words) is exactly its scaled evidence.
+    model_part = by_name["links.text_mismatch"].score + by_name["content.phishing"].score
+    assert model_part == pytest.approx(min(EVIDENCE_SCALE * ev.value, MAX_CONTENT))
+    assert all(isinstance(r.score, float) for r in reasons)
+
+
+def test_ham_credit_is_bounded(model: Classifier) -> None:
+    ham = parse_message(message(text=" ".join(t.format(n=1) for t in HAM)))
+    reasons = model.weigh(model.evidence(ham), [])
+    assert reasons[-1].name == "content.ham"
+    assert -3.0 <= reasons[-1].score < 0
+
+
+def test_save_and_load_round_trip(model: Classifier, tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    model.save(path)
+    again = Classifier.load(path)
+    msg = parse_message(message(text=PHISH[1].format(n=5)))
+    a, b = model.evidence(msg, [MISMATCH]), again.evidence(msg, [MISMATCH])
+    assert a.kind == b.kind
+    assert a.value == pytest.approx(b.value, abs=0.02)  # weights are stored as float16
+    assert again.learned == model.learned
+
+
+def test_an_old_model_file_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"format": "portguard-mail-model/1"}))
+    with pytest.raises(ValueError, match="retrain"):
+        Classifier.load(path)

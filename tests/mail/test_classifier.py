@@ -12,6 +12,7 @@ from portguard.mail.classifier import (
     EVIDENCE_SCALE,
     MAX_CONTENT,
     Classifier,
+    Features,
     features,
     learnable,
     train,
@@ -34,8 +35,10 @@ MISMATCH = Reason("links.text_mismatch", 3.0, "shows one site, links to another"
 SHORTENER = Reason("links.shortener", 1.0, "shortened link")
 
 
-def _corpus() -> tuple[list[np.ndarray], list[list[str]], list[str]]:
-    vectors, rules, labels = [], [], []
+def _corpus() -> tuple[list[Features], list[list[str]], list[str]]:
+    vectors: list[Features] = []
+    rules: list[list[str]] = []
+    labels: list[str] = []
     for n in range(30):
         for text in HAM:
             vectors.append(vector(parse_message(message(text=text.format(n=n)))))
@@ -51,7 +54,7 @@ def _corpus() -> tuple[list[np.ndarray], list[list[str]], list[str]]:
 
 @pytest.fixture(scope="module")
 def model() -> Classifier:
-    return train(*_corpus(), c=10.0)
+    return train(*_corpus())
 
 
 def test_addresses_never_become_features() -> None:
@@ -60,7 +63,8 @@ def test_addresses_never_become_features() -> None:
     with_addr = parse_message(
         message(text="Dear phishing@pot customer, your parcel is waiting yyyy@netnoteinc.com")
     )
-    assert np.array_equal(vector(plain), vector(with_addr))
+    for a, b in zip(vector(plain).weighted(), vector(with_addr).weighted(), strict=True):
+        assert np.array_equal(a, b)
     assert not any("pot" in t or "netnoteinc" in t for t in features(with_addr))
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "Classifier",
     "Evidence",
+    "Features",
     "features",
     "learnable",
     "train",
@@ -49,7 +50,7 @@ __all__ = [
 
 CLASSES = ("ham", "spam", "phishing")
 #: Points of verdict score per unit of classifier evidence (log-odds against ham).
-EVIDENCE_SCALE = 2.1
+EVIDENCE_SCALE = 2.55
 #: Most points clear ham-like text may take off the rules' score (newsletters' link tricks).
 HAM_CREDIT = 3.0
 DIM = 1 << 20
@@ -60,6 +61,10 @@ MIN_RULE_SUPPORT = 10
 MAX_CONTENT = 12.0
 #: Characters of the body that give character 4-grams.
 CHAR_SPAN = 1500
+#: Weights of the feature blocks (tokens with findings, word pairs, character 4-grams), and
+#: the regularisation: chosen by cross-validation on the shared corpora (bench/mail_eval.py).
+BLOCK_WEIGHTS = (1.0, 1.5, 1.2)
+C_DEFAULT = 7.0
 DEFAULT_MODEL = Path(__file__).parent / "model" / "default.json"
 _WORD = re.compile(r"[^\W\d_]{2,24}", re.U)
 #: E-mail addresses are cut out of the text before words are taken: in real mail they are the
@@ -167,20 +172,43 @@ def char_grams(text: str, salt: int, limit: int) -> np.ndarray:
     return (h & np.uint64(DIM - 1)).astype(np.int64)
 
 
-def vector(msg: ParsedMessage) -> np.ndarray:
-    """The message's hashed feature indices (sorted, unique), findings not included."""
+@dataclass(frozen=True)
+class Features:
+    """A message's hashed features in three blocks, each normalised on its own (so 8,000 word
+    pairs do not drown 30 tokens): tokens (words, shapes, link domains...; the learned findings
+    join them), word pairs, and character 4-grams."""
+
+    tokens: np.ndarray
+    words: np.ndarray
+    chars: np.ndarray
+
+    def weighted(self, rules: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(indices, values)``: each block scaled to ``BLOCK_WEIGHTS`` / sqrt(size). An index
+        in two blocks (a hash collision) appears twice; every consumer sums."""
+        tokens = (
+            self.tokens if rules is None or not len(rules) else np.concatenate([self.tokens, rules])
+        )
+        parts = [tokens, self.words, self.chars]
+        vals = [
+            np.full(len(b), w / np.sqrt(len(b)) if len(b) else 0.0)
+            for b, w in zip(parts, BLOCK_WEIGHTS, strict=True)
+        ]
+        return np.concatenate(parts), np.concatenate(vals)
+
+
+def vector(msg: ParsedMessage) -> Features:
+    """The message's hashed features, findings not included."""
     subject = _clean(msg.subject[:1000])
     body = _clean(msg.body[:30_000])
     toks, words = _tokens(msg, subject, body)
-    return np.unique(
-        np.concatenate(
-            [
-                hash_tokens(toks),
-                _word_grams(words),
-                char_grams(subject[:300], 0x55, 300),
-                char_grams(body[: CHAR_SPAN * 2], 0xB4, CHAR_SPAN),
-            ]
-        )
+    chars = [
+        char_grams(subject[:300], 0x55, 300),
+        char_grams(body[: CHAR_SPAN * 2], 0xB4, CHAR_SPAN),
+    ]
+    return Features(
+        np.unique(hash_tokens(toks)),
+        np.unique(_word_grams(words)),
+        np.unique(np.concatenate(chars)),
     )
 
 
@@ -311,36 +339,29 @@ class Classifier:
         """The model's evidence on ``msg``; ``rules`` are the other analysers' findings."""
         return self.evidence_of(vector(msg), learnable(rules))
 
-    def evidence_of(self, base: np.ndarray, rule_names: Sequence[str]) -> Evidence:
+    def evidence_of(self, base: Features, rule_names: Sequence[str]) -> Evidence:
         """Evidence from a message's ``vector`` and the names of its findings.
 
         There is no intercept: a message whose words the model does not know has no evidence
         either way (0), instead of inheriting the class balance of the training corpora."""
         rules = rule_index(n for n in rule_names if n in self.learned)
-        idx = (
-            np.union1d(base, np.fromiter(rules.values(), dtype=np.int64, count=len(rules)))
-            if rules
-            else base
-        )
+        idx, vals = base.weighted(np.fromiter(rules.values(), dtype=np.int64, count=len(rules)))
         n = len(self.classes)
         z = self.intercept.astype(np.float64).copy()
-        norm = 1.0 / np.sqrt(max(len(idx), 1))
-        rows: dict[int, np.ndarray] = {}
-        if len(idx):
-            pos = self._rows[idx]
-            hit = pos >= 0
-            if hit.any():
-                z += self._matrix[pos[hit]].sum(axis=0) * norm
-                rows = dict(zip(idx[hit].tolist(), pos[hit].tolist(), strict=True))
+        pos = self._rows[idx]
+        hit = pos >= 0
+        if hit.any():
+            z += vals[hit] @ self._matrix[pos[hit]]
         ham = self.classes.index("ham")
         per_class = {c: float(z[i] - z[ham]) for i, c in enumerate(self.classes) if i != ham}
         kind = max(per_class, key=lambda c: per_class[c]) if per_class else "spam"
         k = self.classes.index(kind) if kind in self.classes else min(1, n - 1)
-        parts = {
-            name: float(self._matrix[rows[i], k] - self._matrix[rows[i], ham]) * norm
-            for name, i in rules.items()
-            if i in rows
-        }
+        # The findings sit right after the tokens in ``weighted``'s output.
+        parts = {}
+        for j, name in enumerate(rules, start=len(base.tokens)):
+            if pos[j] >= 0:
+                w = self._matrix[pos[j]]
+                parts[name] = float(w[k] - w[ham]) * float(vals[j])
         return Evidence(kind, per_class.get(kind, 0.0), per_class, parts)
 
     def weigh(self, ev: Evidence, rules: Sequence[Reason]) -> list[Reason]:
@@ -382,30 +403,22 @@ class Classifier:
         return out
 
 
-def _matrix(index_lists: Sequence[np.ndarray]) -> Any:
+def _matrix(rows: Sequence[tuple[np.ndarray, np.ndarray]]) -> Any:
     from scipy.sparse import csr_matrix
 
-    rows: list[np.ndarray] = []
-    indptr = [0]
-    data: list[np.ndarray] = []
-    for idx in index_lists:
-        idx = np.unique(idx)
-        rows.append(idx)
-        data.append(np.full(len(idx), 1.0 / np.sqrt(max(len(idx), 1))))
-        indptr.append(indptr[-1] + len(idx))
-    return csr_matrix(
-        (np.concatenate(data) if data else [], np.concatenate(rows) if rows else [], indptr),
-        shape=(len(index_lists), DIM),
-    )
+    indptr = np.cumsum([0] + [len(i) for i, _ in rows])
+    data = np.concatenate([v for _, v in rows]) if rows else np.zeros(0)
+    indices = np.concatenate([i for i, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
+    return csr_matrix((data, indices, indptr), shape=(len(rows), DIM))
 
 
 def train(
-    vectors: Sequence[np.ndarray],
+    vectors: Sequence[Features],
     rule_names: Sequence[Sequence[str]],
     labels: Sequence[str],
     *,
     weights: Sequence[float] | None = None,
-    c: float = 80.0,
+    c: float = C_DEFAULT,
     max_features: int = MAX_FEATURES,
     meta: dict[str, Any] | None = None,
 ) -> Classifier:
@@ -419,7 +432,7 @@ def train(
     learned = sorted(n for n, k in support.items() if k >= MIN_RULE_SUPPORT)
     index = rule_index(learned)
     rows = [
-        np.union1d(v, np.asarray([index[n] for n in names if n in index], dtype=np.int64))
+        v.weighted(np.asarray([index[n] for n in names if n in index], dtype=np.int64))
         for v, names in zip(vectors, rule_names, strict=True)
     ]
     x = _matrix(rows)

@@ -128,21 +128,44 @@ def text_links(text: str) -> list[Link]:
     ]
 
 
-def _header_str(value: object) -> str:
+def _header_str(value: object, charset: str = "latin-1") -> str:
+    """A header value as text. Raw 8-bit bytes are read as UTF-8, else in ``charset`` (the
+    message's own, which is what an old Korean or Chinese mailer wrote them in), else Latin-1."""
     try:
         text = str(value)
     except Exception:
         text = repr(value)
     if not text.isascii() and _SURROGATE_RE.search(text):  # raw 8-bit header bytes
         raw = text.encode("utf-8", "surrogateescape")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
+        for cs in ("utf-8", charset):
+            try:
+                text = raw.decode(cs)
+                break
+            except (UnicodeDecodeError, LookupError):
+                continue
+        else:
             text = raw.decode("latin-1")
     # Unfold (RFC 5322 2.2.3), then a header must not smuggle further header lines
     # (injection): any CR/LF left becomes a space.
     text = _FOLD_RE.sub("", text)
     return text.replace("\r", " ").replace("\n", " ")[:MAX_HEADER]
+
+
+def _text_charset(msg: Message) -> str:
+    """The charset of the message's first text part, when it declares a usable one."""
+    for n, part in enumerate(msg.walk()):
+        if n > 20:
+            break
+        if part.get_content_maintype() == "text":
+            cs = (part.get_content_charset() or "").lower()
+            if cs and cs not in ("us-ascii", "utf-8"):
+                try:
+                    "".encode(cs)
+                except (LookupError, ValueError):
+                    return "latin-1"
+                return cs
+            return "latin-1"
+    return "latin-1"
 
 
 def _payload(part: Message) -> bytes:
@@ -184,8 +207,11 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
         pm.malformed.append(type(defect).__name__)
     # raw_items: compat32 would turn raw 8-bit header bytes into U+FFFD; kept raw, they are
     # decoded as UTF-8 (the common case today) or Latin-1 by ``_header_str``.
-    for k, v in list(msg.raw_items())[:500]:
-        pm.headers.append((k.lower(), _decode_header(_header_str(v))))
+    items = list(msg.raw_items())[:500]
+    raw8 = any(isinstance(v, str) and not v.isascii() for _, v in items)
+    charset = _text_charset(msg) if raw8 else "latin-1"
+    for k, v in items:
+        pm.headers.append((k.lower(), _decode_header(_header_str(v, charset))))
     if not pm.headers:
         pm.malformed.append("no headers")
     pm.subject = pm.header("subject") or ""

@@ -17,7 +17,15 @@ import numpy as np
 
 from portguard.core.errors import ValidationError
 from portguard.mail.analysers import AnalysisContext, Envelope, rule_reasons
-from portguard.mail.classifier import CLASSES, Classifier, Evidence, learnable, train, vector
+from portguard.mail.classifier import (
+    CLASSES,
+    Classifier,
+    Evidence,
+    Features,
+    learnable,
+    train,
+    vector,
+)
 from portguard.mail.parse import ParsedMessage, parse_message
 from portguard.mail.schemas import Reason
 
@@ -56,7 +64,7 @@ class Sample:
     name: str
     label: str
     group: str
-    vector: np.ndarray
+    vector: Features
     rules: list[Reason] = field(default_factory=list)
     parsed: ParsedMessage | None = None
 

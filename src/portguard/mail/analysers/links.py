@@ -49,39 +49,41 @@ _FORM_RE = re.compile(r"<form\b[^>]*>", re.I)
 _PASSWORD_RE = re.compile(r"""<input\b[^>]*type\s*=\s*["']?password""", re.I)
 MAX_CHECKED = 50
 #: Places anyone can host a page: a login page there is the phisher's, not the brand's.
-HOSTING = (
-    "s3.amazonaws.com",
-    "storage.googleapis.com",
-    "firebasestorage.googleapis.com",
-    "web.app",
-    "firebaseapp.com",
-    "r2.dev",
-    "blob.core.windows.net",
-    "ipfs.io",
-    "dweb.link",
-    "pages.dev",
-    "workers.dev",
-    "glitch.me",
-    "herokuapp.com",
-    "netlify.app",
-    "vercel.app",
-    "000webhostapp.com",
-    "weebly.com",
-    "wixsite.com",
-    "square.site",
-    "forms.gle",
-    "docs.google.com",
-    "sites.google.com",
-    "typeform.com",
-    "jotform.com",
-    "github.io",
-    "azurewebsites.net",
-    "ngrok.io",
-    "ngrok-free.app",
-    "trycloudflare.com",
-    "repl.co",
-    "myshopify.com",
-    "blogspot.com",
+HOSTING = frozenset(
+    [
+        "s3.amazonaws.com",
+        "storage.googleapis.com",
+        "firebasestorage.googleapis.com",
+        "web.app",
+        "firebaseapp.com",
+        "r2.dev",
+        "blob.core.windows.net",
+        "ipfs.io",
+        "dweb.link",
+        "pages.dev",
+        "workers.dev",
+        "glitch.me",
+        "herokuapp.com",
+        "netlify.app",
+        "vercel.app",
+        "000webhostapp.com",
+        "weebly.com",
+        "wixsite.com",
+        "square.site",
+        "forms.gle",
+        "docs.google.com",
+        "sites.google.com",
+        "typeform.com",
+        "jotform.com",
+        "github.io",
+        "azurewebsites.net",
+        "ngrok.io",
+        "ngrok-free.app",
+        "trycloudflare.com",
+        "repl.co",
+        "myshopify.com",
+        "blogspot.com",
+    ]
 )
 _CHAT_RE = re.compile(r"(wa\.me/|api\.whatsapp\.com/send|t\.me/|telegram\.me/)", re.I)
 
@@ -135,6 +137,12 @@ def _index_hits(ctx: AnalysisContext, kind: str, value: str) -> list[Reason]:
     return out
 
 
+def _under(host: str, names: frozenset[str]) -> bool:
+    """``host`` is one of ``names`` or a subdomain of one."""
+    labels = host.split(".")
+    return any(".".join(labels[i:]) in names for i in range(len(labels)))
+
+
 def analyse(msg: ParsedMessage, env: Envelope, ctx: AnalysisContext) -> list[Reason]:
     reasons: list[Reason] = []
     links: list[Link] = list(msg.links)
@@ -145,6 +153,7 @@ def analyse(msg: ParsedMessage, env: Envelope, ctx: AnalysisContext) -> list[Rea
                     reasons.append(Reason("links.qr_code", 2.0, f"QR code points to {link.url}"))
                     links.append(link)
     seen_hosts: set[str] = set()
+    host_facts: dict[str, tuple[bool, bool, bool]] = {}
     mismatch = ip_url = short = userinfo = 0
     first: dict[str, str] = {}
     for link in links[:200]:
@@ -162,16 +171,24 @@ def analyse(msg: ParsedMessage, env: Envelope, ctx: AnalysisContext) -> list[Rea
                 if registered_domain(shown) != registered_domain(host) and not _ip(shown):
                     mismatch += 1
                     first.setdefault("mismatch", f"shows {shown} but goes to {host}")
-        if _ip(host):
+        facts = host_facts.get(host)
+        if facts is None:  # a newsletter links to the same few hosts a hundred times
+            facts = host_facts[host] = (
+                bool(_ip(host)),
+                registered_domain(host) in SHORTENERS or host in SHORTENERS,
+                _under(host, HOSTING),
+            )
+        is_ip, is_short, is_hosting = facts
+        if is_ip:
             ip_url += 1
             first.setdefault("ip", url[:200])
-        if registered_domain(host) in SHORTENERS or host in SHORTENERS:
+        if is_short:
             short += 1
             first.setdefault("short", url[:200])
-        if "@" in (urlsplit(url if "://" in url else "http://" + url).netloc or ""):
+        if "@" in url and "@" in (urlsplit(url if "://" in url else "http://" + url).netloc or ""):
             userinfo += 1
             first.setdefault("userinfo", url[:200])
-        if any(host == h or host.endswith("." + h) for h in HOSTING):
+        if is_hosting:
             first.setdefault("hosting", url[:200])
         if _CHAT_RE.search(url):
             first.setdefault("chat", url[:200])

@@ -209,3 +209,19 @@ def test_obfuscated_words() -> None:
     assert not found(text="Привет, как дела? The meeting is at 10.")
     assert not found(text="Spring sale\u00a0\u034f \u200c\u00a0\u034f \u200c\u00a0 inside " * 5)
     assert not found(subject="Port day \U0001f6a2\u200d\u2642\ufe0f tickets")
+
+
+def test_a_release_pin_request_from_a_free_mailbox_is_blocked_on_its_own() -> None:
+    """PINs are not sent by e-mail any more (Certified Pick-up): asking for one from a free
+    mailbox blocks, whatever the content model thinks of the wording."""
+    from portguard.mail import Scanner
+
+    raw = message(
+        sender="Terminal Operations <ops.desk.mpet@gmail.com>",
+        subject="Container release PIN needed - MSCU 7731042",
+        text="Our trucker is at the gate. Please send us the release PIN for MSCU 7731042.",
+    )
+    _, verdict = Scanner(CTX).scan(raw)
+    assert verdict.category.value == "phishing"
+    partner = raw.replace(b"ops.desk.mpet@gmail.com", b"ops@katoennatie.com")
+    assert Scanner(CTX).scan(partner)[1].category.value == "clean"  # needs more than the words

@@ -77,9 +77,12 @@ BEC_PATTERNS: tuple[tuple[str, float, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
+    # Asking for a container release PIN by e-mail: since Antwerp-Bruges moved releases to
+    # Certified Pick-up, PINs are not sent by mail at all, so the request alone is a strong
+    # sign (from a free mailbox it blocks on its own: 4.5 x 1.5).
     (
         "bec.release_pin",
-        3.0,
+        4.5,
         re.compile(
             r"\b((container\s+)?(release|pickup|pick-up)\s+(pin|code)s?|pin\s*codes?\s+(for|of)\s+"
             r"(the\s+)?containers?|vrijgave\s*(code|pin)s?|pincodes?\s+(van|voor)\s+(de\s+)?"

@@ -50,7 +50,7 @@ __all__ = [
 
 CLASSES = ("ham", "spam", "phishing")
 #: Points of verdict score per unit of classifier evidence (log-odds against ham).
-EVIDENCE_SCALE = 2.55
+EVIDENCE_SCALE = 2.62
 #: Most points clear ham-like text may take off the rules' score (newsletters' link tricks).
 HAM_CREDIT = 3.0
 DIM = 1 << 20
@@ -61,9 +61,10 @@ MIN_RULE_SUPPORT = 10
 MAX_CONTENT = 12.0
 #: Characters of the body that give character 4-grams.
 CHAR_SPAN = 1500
-#: Weights of the feature blocks (tokens with findings, word pairs, character 4-grams), and
-#: the regularisation: chosen by cross-validation on the shared corpora (bench/mail_eval.py).
-BLOCK_WEIGHTS = (1.0, 1.5, 1.2)
+#: Weights of the feature blocks (tokens with findings, words and pairs, the body's and the
+#: subject's character 4-grams), and the regularisation: chosen by cross-validation on the
+#: shared corpora (bench/mail_eval.py).
+BLOCK_WEIGHTS = (1.0, 1.5, 1.2, 0.5)
 C_DEFAULT = 7.0
 DEFAULT_MODEL = Path(__file__).parent / "model" / "default.json"
 _WORD = re.compile(r"[^\W\d_]{2,24}", re.U)
@@ -174,13 +175,14 @@ def char_grams(text: str, salt: int, limit: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Features:
-    """A message's hashed features in three blocks, each normalised on its own (so 8,000 word
+    """A message's hashed features in four blocks, each normalised on its own (so 8,000 word
     pairs do not drown 30 tokens): tokens (words, shapes, link domains...; the learned findings
-    join them), word pairs, and character 4-grams."""
+    join them), words and word pairs, the body's character 4-grams, the subject's."""
 
     tokens: np.ndarray
     words: np.ndarray
     chars: np.ndarray
+    subject_chars: np.ndarray
 
     def weighted(self, rules: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(indices, values)``: each block scaled to ``BLOCK_WEIGHTS`` / sqrt(size). An index
@@ -188,7 +190,7 @@ class Features:
         tokens = (
             self.tokens if rules is None or not len(rules) else np.concatenate([self.tokens, rules])
         )
-        parts = [tokens, self.words, self.chars]
+        parts = [tokens, self.words, self.chars, self.subject_chars]
         vals = [
             np.full(len(b), w / np.sqrt(len(b)) if len(b) else 0.0)
             for b, w in zip(parts, BLOCK_WEIGHTS, strict=True)
@@ -201,14 +203,11 @@ def vector(msg: ParsedMessage) -> Features:
     subject = _clean(msg.subject[:1000])
     body = _clean(msg.body[:30_000])
     toks, words = _tokens(msg, subject, body)
-    chars = [
-        char_grams(subject[:300], 0x55, 300),
-        char_grams(body[: CHAR_SPAN * 2], 0xB4, CHAR_SPAN),
-    ]
     return Features(
         np.unique(hash_tokens(toks)),
         np.unique(_word_grams(words)),
-        np.unique(np.concatenate(chars)),
+        np.unique(char_grams(body[: CHAR_SPAN * 2], 0xB4, CHAR_SPAN)),
+        np.unique(char_grams(subject[:300], 0x55, 300)),
     )
 
 

@@ -124,3 +124,12 @@ def test_an_old_model_file_is_refused_clearly(tmp_path: Path) -> None:
     path.write_text(json.dumps({"format": "portguard-mail-model/1"}))
     with pytest.raises(ValueError, match="retrain"):
         Classifier.load(path)
+
+
+def test_no_ham_credit_against_bec_wording(model: Classifier) -> None:
+    """BEC reads like business mail by design: the model's ham opinion must not cancel it."""
+    ham = parse_message(message(text=" ".join(t.format(n=1) for t in HAM)))
+    bec = Reason("bec.release_pin", 6.75, "says 'release PIN'")
+    reasons = model.weigh(model.evidence(ham, [bec]), [bec])
+    assert "content.ham" not in {r.name for r in reasons}
+    assert sum(r.score for r in reasons) >= bec.score

@@ -381,6 +381,11 @@ class Classifier:
             else:
                 out.append(r)
         words = total - learned_points
+        if words < 0 and any(r.name.startswith("bec.") for r in rules):
+            # Business e-mail compromise is written to read like business mail: the model's
+            # "this reads like legitimate mail" is no credit against a payment, bank-detail or
+            # release-PIN request.
+            words = 0.0
         if words > 0.05:
             out.append(
                 Reason(

@@ -36,11 +36,11 @@ from portguard.access.detectors import AccessDetectors, AccessState
 from portguard.access.intake import IntakeReport, parse_csv, parse_json_lines, parse_records
 from portguard.access.models import CredentialRecord
 from portguard.access.readers import Readers
-from portguard.core.bus import EVENTS, Bus, Handler, Record, decode_event, publish_alerts
+from portguard.core.bus import EVENTS, AlertOutbox, Bus, Handler, Record, decode_event
 from portguard.core.bus.codec import publish_events
 from portguard.core.clock import Clock, SystemClock
 from portguard.core.db import Database
-from portguard.core.errors import BusError, ValidationError
+from portguard.core.errors import ValidationError
 from portguard.core.types import Alert, Event
 from portguard.portmodel import PortModel
 
@@ -84,9 +84,8 @@ class AccessControl:
             self._credentials,
             levels={f.id: f.security_level or 1 for f in port_model.facilities()},
         )
-        self.alerts: deque[Alert] = deque(maxlen=recent_alerts)
+        self.outbox = AlertOutbox("access", recent_alerts)
         self.intake: Counter[str] = Counter()
-        self.publish_errors = 0
         self._lock = threading.RLock()
         if db is not None:
             self.reload_credentials()
@@ -185,24 +184,20 @@ class AccessControl:
 
     def process(self, events: Iterable[Event]) -> list[Alert]:
         """Run the detectors on events synchronously; publish and return the alerts."""
-        alerts: list[Alert] = []
         with self._lock:
-            for ev in events:
-                for f in self.detectors.process(ev):
-                    try:
-                        alerts.append(to_alert(f))
-                    except ValueError:
-                        self.publish_errors += 1
-                        log.error("access: finding %s could not become an alert", f.detector)
-            self.alerts.extend(alerts)
-        if alerts and self.bus is not None:
-            try:
-                publish_alerts(self.bus, alerts)
-            except BusError:
-                # Raise so the Dispatcher does not acknowledge: the events come back.
-                self.publish_errors += len(alerts)
-                raise
+            found = [f for ev in events for f in self.detectors.process(ev)]
+            alerts = self.outbox.build(found, to_alert)
+        self.outbox.publish(self.bus, alerts)
         return alerts
+
+    @property
+    def alerts(self) -> deque[Alert]:
+        """The newest alerts, for the recent-alerts view."""
+        return self.outbox.recent
+
+    @property
+    def publish_errors(self) -> int:
+        return self.outbox.errors
 
     def make_handlers(self) -> list[tuple[str, str, Handler]]:
         """``(topic, group, handler)`` for the lead to ``Dispatcher.subscribe``."""

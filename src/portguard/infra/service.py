@@ -23,11 +23,19 @@ from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from portguard.core.bus import ALERTS, EVENTS, Bus, Handler, Record, decode_alert, decode_event
-from portguard.core.bus.codec import publish_alerts, publish_events
+from portguard.core.bus import (
+    ALERTS,
+    EVENTS,
+    AlertOutbox,
+    Bus,
+    Handler,
+    Record,
+    decode_alert,
+    decode_event,
+)
+from portguard.core.bus.codec import publish_events
 from portguard.core.clock import Clock, SystemClock
 from portguard.core.db import Database
-from portguard.core.errors import BusError
 from portguard.core.types import Alert, Event
 from portguard.infra.alerts import to_alert
 from portguard.infra.config import InfraConfig
@@ -72,9 +80,8 @@ class InfraWatch:
             directory=self._get_directory,
             levels={f.id: f.security_level or 1 for f in port_model.facilities()},
         )
-        self.alerts: deque[Alert] = deque(maxlen=recent_alerts)
+        self.outbox = AlertOutbox("infra", recent_alerts)
         self.intake: Counter[str] = Counter()
-        self.publish_errors = 0
         self._lock = threading.RLock()
 
     def _get_directory(self) -> Directory | None:
@@ -158,26 +165,26 @@ class InfraWatch:
             return self._emit(found)
 
     def _emit(self, found: list[InfraFinding]) -> list[Alert]:
-        out: list[Alert] = []
-        for f in found:
-            extra: dict[str, Any] = {}
-            if f.detector == "unplanned_outage":
-                extra["traffic_impact"] = self._impact_locked(
-                    f.asset, str(f.attributes.get("state", "fault"))
-                ).as_dict()
-            try:
-                out.append(to_alert(f, self.port_model, extra))
-            except ValueError:
-                self.publish_errors += 1
-                log.error("infra: finding %s could not become an alert", f.detector)
-        self.alerts.extend(out)
-        if out and self.bus is not None:
-            try:
-                publish_alerts(self.bus, out)
-            except BusError:
-                self.publish_errors += len(out)
-                raise
+        out = self.outbox.build(found, self._to_alert)
+        self.outbox.publish(self.bus, out)
         return out
+
+    def _to_alert(self, f: InfraFinding) -> Alert:
+        extra: dict[str, Any] = {}
+        if f.detector == "unplanned_outage":
+            extra["traffic_impact"] = self._impact_locked(
+                f.asset, str(f.attributes.get("state", "fault"))
+            ).as_dict()
+        return to_alert(f, self.port_model, extra)
+
+    @property
+    def alerts(self) -> deque[Alert]:
+        """The newest alerts, for the recent-alerts view."""
+        return self.outbox.recent
+
+    @property
+    def publish_errors(self) -> int:
+        return self.outbox.errors
 
     def make_handlers(self) -> list[tuple[str, str, Handler]]:
         return [(EVENTS, GROUP, self.handle_event), (ALERTS, ALERT_GROUP, self.handle_alert)]

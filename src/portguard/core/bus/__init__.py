@@ -9,6 +9,7 @@ Public API::
     Dispatcher, GroupStats, Handler      the consume loop: isolation, idempotency (dispatch)
     EVENTS, ALERTS                       the topics (topics)
     encode_/decode_/publish_ event(s), alert(s)      the wire form (codec)
+    AlertOutbox                          findings → alerts → recent list → bus (outbox)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from portguard.core.bus.codec import (
 )
 from portguard.core.bus.dispatch import Dispatcher, GroupStats, Handler
 from portguard.core.bus.embedded import EmbeddedBus
+from portguard.core.bus.outbox import AlertOutbox
 from portguard.core.bus.redis import RedisBus
 from portguard.core.bus.topics import ALERTS, EVENTS
 from portguard.core.settings import Settings
@@ -33,6 +35,7 @@ from portguard.core.settings import Settings
 __all__ = [
     "ALERTS",
     "EVENTS",
+    "AlertOutbox",
     "Bus",
     "DeadLetter",
     "Dispatcher",

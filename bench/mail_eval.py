@@ -31,44 +31,38 @@ sys.path.insert(0, str(Path(__file__).parent / "mail"))
 
 from corpus import CLASSES, DATA, files, sample
 
-from portguard.mail.analysers import ANALYSERS, Envelope
+from portguard.mail.analysers import Envelope, rule_reasons
 from portguard.mail.classifier import vector
 from portguard.mail.config import MailSettings, build_scanner
-from portguard.mail.parse import ParsedMessage, parse_message
+from portguard.mail.parse import parse_message
 from portguard.mail.portmail import generate
 from portguard.mail.scanner import Scanner
-from portguard.mail.schemas import Reason
 from portguard.mail.training import Sample, cross_validate, fit
 
 PEERS = DATA.parent.parent / "peers"
 BLOCKED = {"spam", "phishing", "malware"}
 
 
-def rule_reasons(scanner: Scanner, msg: ParsedMessage) -> list[Reason]:
-    """Every analyser but the classifier (fold-independent, so computed once)."""
-    out: list[Reason] = []
-    for fn in ANALYSERS.values():
-        out += fn(msg, Envelope(), scanner.ctx)
-    return out
+def labelled(name: str, label: str, group: str, raw: bytes, scanner: Scanner) -> Sample:
+    """A message as training and cross-validation see it: its features and rule findings."""
+    msg = parse_message(raw)
+    return Sample(name, label, group, vector(msg), rule_reasons(msg, Envelope(), scanner.ctx))
 
 
 def evaluate(folds: int) -> tuple[dict[str, list[str]], dict[str, list[str]], list[Sample]]:
     scanner = build_scanner(MailSettings())
-    samples: list[Sample] = []
     t0 = time.time()
-    for cls, (_folders, label) in CLASSES.items():
-        for p in files(cls):
-            msg = parse_message(p.read_bytes())
-            samples.append(Sample(str(p), label, cls, vector(msg), rule_reasons(scanner, msg)))
+    samples = [
+        labelled(str(p), label, cls, p.read_bytes(), scanner)
+        for cls, (_folders, label) in CLASSES.items()
+        for p in files(cls)
+    ]
     # Generated port business mail ("train" templates) joins the training folds as ham, as it
     # does for the shipped model; it is not reported (the "eval" templates are, below).
-    for i, raw in enumerate(generate(400, seed=99, part="train")):
-        msg = parse_message(raw)
-        samples.append(
-            Sample(
-                f"port-train-{i}", "ham", "port_mail_train", vector(msg), rule_reasons(scanner, msg)
-            )
-        )
+    samples += [
+        labelled(f"port-train-{i}", "ham", "port_mail_train", raw, scanner)
+        for i, raw in enumerate(generate(400, seed=99, part="train"))
+    ]
     print(f"parsed {len(samples)} messages in {time.time() - t0:.0f}s", file=sys.stderr)
     evidence = cross_validate(
         samples, folds=folds, progress=lambda n: print(f"  fold {n}/{folds}", file=sys.stderr)

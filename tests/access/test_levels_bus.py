@@ -15,7 +15,12 @@ from portguard.infra import InfraWatch
 from portguard.portmodel import builtin_port_model
 from portguard.testing import migrated_db
 
-T = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+# A past time inside the level-2 opening hours (06:00-22:00 Brussels): an hour before "now"
+# made the test fail after 22:00 with an out-of-hours alert besides the one it checks.
+_NOW = datetime.now(UTC).replace(microsecond=0)
+T = _NOW.replace(hour=10, minute=0, second=0)
+if T > _NOW:
+    T -= timedelta(days=1)
 
 
 def test_level_event_and_credentials_from_another_process(tmp_path: Path) -> None:

@@ -104,3 +104,21 @@ def test_raw_utf8_headers_and_invalid_from() -> None:
     assert msg.from_addr == "no-reply@access-accsecurity.example"
     assert msg.from_name.startswith("Microsoft account team")
     assert any("not a valid mailbox" in m for m in msg.malformed)
+
+
+def test_visible_text_is_what_a_mail_client_shows() -> None:
+    """The HTML alternative is what the reader sees: a stub plain part must not hide it, and
+    comments or inline tags inside a word must not split it."""
+    html = (
+        "<html><head><style>p{}</style></head><body>"
+        "<p>Cheap V<!-- x -->iag<b></b>ra, order\nnow</p><div>Second line</div></body></html>"
+    )
+    msg = parse_message(message(text="Your client cannot show HTML.", html=html))
+    assert "Cheap Viagra, order now" in msg.body
+    assert "\nSecond line" in msg.body
+    assert "client cannot show" not in msg.body
+    assert "p{}" not in msg.body
+    # A plain part that says more than its HTML twin is kept.
+    long_text = "Minutes of the terminal operations meeting. " * 5
+    msg = parse_message(message(text=long_text, html="<p>Minutes</p>"))
+    assert msg.body.strip() == long_text.strip()

@@ -32,6 +32,21 @@ _HREF_RE = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _TAG_RE = re.compile(r"<[^>]{0,4000}>", re.S)
 _STRIP_RE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
 _WS_RE = re.compile(r"[ \t\r\f\v]+")
+#: Comments and inline tags: gone without a trace (``V<!-- -->iag<b></b>ra`` is one word).
+_INVISIBLE_RE = re.compile(
+    r"<!--.*?(?:-->|$)"
+    r"|</?(?:a|b|i|u|s|em|strong|font|span|small|big|sup|sub|strike|abbr|code|tt|wbr|o:p)\b"
+    r"[^>]{0,4000}>",
+    re.I | re.S,
+)
+#: Block tags break the line (marked NUL until blanks are folded).
+_BLOCK_RE = re.compile(
+    r"</?(?:br|p|div|tr|li|h[1-6]|table|hr|blockquote|ul|ol|title|center|pre|dl|dt|dd|form"
+    r"|section|article|header|footer)\b[^>]{0,4000}>",
+    re.I,
+)
+_ALL_WS_RE = re.compile(r"\s+")
+_BREAKS_RE = re.compile(r"\x00[\x00 ]*")
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 
@@ -92,9 +107,13 @@ class ParsedMessage:
 
     @property
     def body(self) -> str:
-        """Visible text: the plain part, else the HTML part's text (computed once)."""
+        """What the reader sees (computed once): the HTML part's text when it says more than
+        the plain part, since mail clients show the HTML alternative (a one-line "your client
+        cannot show HTML" plain part must not hide the message), else the plain part."""
         if self._visible is None:
-            self._visible = self.text if self.text.strip() else html_text(self.html)
+            # Markup is never shorter than its text: skip rendering HTML that cannot say more.
+            shown = html_text(self.html) if len(self.html) > len(self.text.strip()) else ""
+            self._visible = shown if len(shown.strip()) > len(self.text.strip()) else self.text
         return self._visible
 
 
@@ -103,9 +122,13 @@ def domain_of(addr: str) -> str:
 
 
 def html_text(markup: str) -> str:
-    text = _STRIP_RE.sub(" ", markup[:MAX_TEXT])
-    text = _TAG_RE.sub(" ", text)
-    return _WS_RE.sub(" ", html.unescape(text))
+    """The text a mail client renders: comments and inline tags vanish without a trace
+    (``V<!-- x -->iag<b></b>ra`` reads "Viagra"), source line breaks are blanks, block tags
+    break lines."""
+    text = _STRIP_RE.sub(" ", markup[:MAX_TEXT].replace("\x00", ""))
+    text = _INVISIBLE_RE.sub("", text)
+    text = _TAG_RE.sub(" ", _BLOCK_RE.sub("\x00", text))
+    return _BREAKS_RE.sub("\n", _ALL_WS_RE.sub(" ", html.unescape(text)))
 
 
 def html_links(markup: str) -> list[Link]:

@@ -57,6 +57,16 @@ def model() -> Classifier:
     return train(*_corpus())
 
 
+def test_subject_hash_buster_is_a_feature() -> None:
+    """A random token tacked on after the subject (found nowhere in the text) is noted; a
+    subject ending in an ordinary word of the message is not."""
+    busted = parse_message(message(subject="Grow Up And Be A Man!   abmx", text="Order today."))
+    assert "s:buster" in features(busted)
+    plain = parse_message(message(subject="Meeting moved!  today", text="See you today."))
+    assert "s:buster" not in features(plain)
+    assert "s:buster" not in features(parse_message(message(subject="Re: whoa")))
+
+
 def test_addresses_never_become_features() -> None:
     """The corpora's anonymised addresses (phishing@pot) must not tell the model the corpus."""
     plain = parse_message(message(text="Dear customer, your parcel is waiting"))

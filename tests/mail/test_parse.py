@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from email.utils import getaddresses, parseaddr
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portguard.mail import Scanner, parse_message
+from portguard.mail.parse import _getaddresses, _parseaddr
 from portguard.mail.testing import message
 
 
@@ -122,3 +125,30 @@ def test_visible_text_is_what_a_mail_client_shows() -> None:
     long_text = "Minutes of the terminal operations meeting. " * 5
     msg = parse_message(message(text=long_text, html="<p>Minutes</p>"))
     assert msg.body.strip() == long_text.strip()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a@b.c",
+        "<a@b.c>",
+        "Jan Peeters <jan@x.be>",
+        "Jan   Peeters<jan@x.be>",
+        '"Peeters, Jan" <jan@x.be>',
+        "jan@x.be (Jan)",
+        "",
+        "undisclosed-recipients:;",
+        "Name <a@b.c>, c@d.e",
+        "[hotmail.com]@mandark.example",
+        "Jörg Müller <j@m.de>",
+        "Hair\u200aspace <h@s.de>",
+        "bad",
+        "<>",
+    ],
+)
+def test_fast_address_parsing_agrees_with_the_standard_library(value: str) -> None:
+    """The fast path for plain mailboxes gives what ``email.utils`` gives, for every form."""
+    assert _parseaddr(value) == parseaddr(value)
+    assert [a for _, a in _getaddresses([value]) if "@" in a] == [
+        a for _, a in getaddresses([value]) if "@" in a
+    ]

@@ -171,7 +171,7 @@ def char_grams(text: str, salt: int, limit: int) -> np.ndarray:
     """Hashed character 4-grams of the first ``limit`` characters of ``text`` (lower-cased,
     blanks folded; addresses already cut out), computed in numpy:
     a Python loop over 1,500 slices would cost more than the rest of the scan."""
-    t = " " + _WS.sub(" ", text.lower()) + " "
+    t = " " + " ".join(text.lower().split()) + " "
     a = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32)[: limit + 3].astype(np.uint64)
     n = len(a) - 3
     if n <= 0:

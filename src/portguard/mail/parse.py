@@ -45,7 +45,6 @@ _BLOCK_RE = re.compile(
     r"|section|article|header|footer)\b[^>]{0,4000}>",
     re.I,
 )
-_ALL_WS_RE = re.compile(r"\s+")
 _BREAKS_RE = re.compile(r"\x00[\x00 ]*")
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
@@ -128,7 +127,8 @@ def html_text(markup: str) -> str:
     text = _STRIP_RE.sub(" ", markup[:MAX_TEXT].replace("\x00", ""))
     text = _INVISIBLE_RE.sub("", text)
     text = _TAG_RE.sub(" ", _BLOCK_RE.sub("\x00", text))
-    return _BREAKS_RE.sub("\n", _ALL_WS_RE.sub(" ", html.unescape(text)))
+    # str.split folds every run of blanks (source line breaks included) faster than a regex.
+    return _BREAKS_RE.sub("\n", " ".join(html.unescape(text).split()))
 
 
 def html_links(markup: str) -> list[Link]:
@@ -170,8 +170,9 @@ def _header_str(value: object, charset: str = "latin-1") -> str:
             text = raw.decode("latin-1")
     # Unfold (RFC 5322 2.2.3), then a header must not smuggle further header lines
     # (injection): any CR/LF left becomes a space.
-    text = _FOLD_RE.sub("", text)
-    return text.replace("\r", " ").replace("\n", " ")[:MAX_HEADER]
+    if "\n" in text or "\r" in text:
+        text = _FOLD_RE.sub("", text).replace("\r", " ").replace("\n", " ")
+    return text[:MAX_HEADER]
 
 
 def _text_charset(msg: Message) -> str:
@@ -240,10 +241,10 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
     pm.subject = pm.header("subject") or ""
     name, addr = _from_mailbox(pm.header("from") or "", pm.malformed)
     pm.from_name, pm.from_addr = name.strip()[:300], addr.strip().lower()[:300]
-    pm.reply_to = parseaddr(pm.header("reply-to") or "")[1].lower()[:300]
-    pm.return_path = parseaddr(pm.header("return-path") or "")[1].lower()[:300]
+    pm.reply_to = _parseaddr(pm.header("reply-to") or "")[1].lower()[:300]
+    pm.return_path = _parseaddr(pm.header("return-path") or "")[1].lower()[:300]
     tos = [*pm.header_all("to"), *pm.header_all("cc")]
-    pm.to = [a.lower() for _, a in getaddresses(tos) if "@" in a][:100]
+    pm.to = [a.lower() for _, a in _getaddresses(tos) if "@" in a][:100]
 
     texts: list[str] = []
     htmls: list[str] = []
@@ -296,13 +297,43 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
     pm.links = links[:MAX_LINKS]
 
 
+#: ``addr``, ``<addr>`` or ``Plain Name <addr>``: most headers, parsed without the standard
+#: library's general (and much slower) address parser, which takes every other form.
+_SIMPLE_MAILBOX = re.compile(
+    r"\s*(?:([^\"<>(),;:@\\\[\]]*?)\s*<([^\s<>(),;:@\"\\\[\]]+@[^\s<>(),;:@\"\\\[\]]+)>"
+    r"|<?([^\s<>(),;:@\"\\\[\]]+@[^\s<>(),;:@\"\\\[\]]+)>?)\s*"
+)
+
+
+def _parseaddr(value: str) -> tuple[str, str]:
+    m = _SIMPLE_MAILBOX.fullmatch(value)
+    if m is None:
+        return parseaddr(value)
+    # The standard parser folds runs of blanks in the display name; so does this.
+    return (_WS_RE.sub(" ", m.group(1)), m.group(2)) if m.group(2) else ("", m.group(3))
+
+
+def _getaddresses(values: list[str]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for value in values:
+        if '"' in value or "(" in value or ":" in value or "\\" in value:
+            return getaddresses(values)
+        for item in value.split(","):
+            if item.strip():
+                m = _SIMPLE_MAILBOX.fullmatch(item)
+                if m is None:
+                    return getaddresses(values)
+                out.append((m.group(1), m.group(2)) if m.group(2) else ("", m.group(3)))
+    return out
+
+
 _ANGLE_ADDR = re.compile(r"<\s*([^<>@\s]+@[^<>\s]+?)\s*>")
 
 
 def _from_mailbox(value: str, notes: list[str]) -> tuple[str, str]:
     """The From mailbox, also from the invalid forms phishers use (an unquoted comma in the
     display name: ``Microsoft account team ,_<no-reply@…>``), noting that it was invalid."""
-    name, addr = parseaddr(value)
+    name, addr = _parseaddr(value)
     if "@" in addr or not value:
         return name, addr
     m = _ANGLE_ADDR.search(value)

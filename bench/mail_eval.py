@@ -10,8 +10,11 @@ Peers (optional): ``--peers run`` installs nothing but runs the Debian packages 
 ``unshare -n`` with ``../shared/peers`` runners, on a stratified sample (``--peer-sample`` per
 class, default 200: SpamAssassin manages ~5 messages per CPU-second); PortGuard is reported on
 the full corpora and on that same sample. ``--peers DIR`` reuses an earlier run's outputs.
+``--rounds N`` then measures throughput N more times, rspamd and PortGuard taking turns on the
+same sample, and reports each side's median: one measurement of either moves by ±15% between
+runs on a shared machine.
 
-    .venv/bin/python bench/mail_eval.py --peers run --markdown
+    .venv/bin/python bench/mail_eval.py --peers run --markdown --rounds 5
 """
 
 from __future__ import annotations
@@ -136,6 +139,31 @@ def run_peers(per_class: int, out: Path) -> Path:
     return out
 
 
+def speed_rounds(d: Path, paths: list[Path], rounds: int) -> list[tuple[float, float]]:
+    """``(PortGuard, rspamd)`` messages per CPU-second, ``rounds`` times, taking turns."""
+    out = []
+    for n in range(rounds):
+        print(f"throughput round {n + 1}/{rounds} ...", file=sys.stderr)
+        log = subprocess.run(
+            [
+                "unshare",
+                "-n",
+                "bash",
+                str(PEERS / "rspamd/bench_rspamd.sh"),
+                str(d / "labels.tsv"),
+                str(d / f"rspamd-round-{n + 1}"),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        cpu = re.search(r"msg_per_cpu_s=([\d.]+)", log.stdout + log.stderr)
+        if cpu is None:
+            print(f"  rspamd round failed: {(log.stdout + log.stderr)[-300:]}", file=sys.stderr)
+            continue
+        out.append((speed(paths=paths)["per_cpu_s"], float(cpu.group(1))))
+    return out
+
+
 def peer_results(d: Path) -> dict[str, dict[str, object]]:
     labels = {}
     for line in (d / "labels.tsv").read_text().splitlines():
@@ -174,12 +202,16 @@ def main() -> int:
     ap.add_argument("--peer-sample", type=int, default=200)
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--dump", type=Path, help="write every message's verdict (JSON) here")
+    ap.add_argument(
+        "--rounds", type=int, default=0, help="more throughput rounds against rspamd (--peers)"
+    )
     args = ap.parse_args()
     if not DATA.exists():
         print(f"skipped: {DATA} is absent (see ../shared/data/README.md)")
         return 0
     cats, by_path, _ = evaluate(args.folds)
     peers: dict[str, dict[str, object]] = {}
+    rounds: list[tuple[float, float]] = []
     sp = speed()
     if args.peers:
         d = (
@@ -190,6 +222,8 @@ def main() -> int:
         peers = peer_results(d)
         on_sample = [Path(p) for p in peers["_labels"]["paths"]]  # type: ignore[index]
         sp = speed(paths=[p for p in on_sample if p.exists()])
+        if args.rounds > 0:
+            rounds = speed_rounds(d, [p for p in on_sample if p.exists()], args.rounds)
     if args.dump:
         args.dump.write_text(json.dumps(by_path))
     order = [*CLASSES, "port_mail_generated"]
@@ -232,6 +266,20 @@ def main() -> int:
         f"{sp['p99']:.1f} ms | | | | | |"
     )
     print("\n".join(rows))
+    if args.peers and args.rounds > 0 and rounds:
+        ours = [r[0] for r in rounds]
+        theirs = [r[1] for r in rounds]
+        print(
+            f"\nThroughput over {len(rounds)} more rounds on the same sample (messages per"
+            " CPU-second, taking turns):\n\n| round | PortGuard | rspamd | ratio |"
+            "\n|---|---:|---:|---:|"
+        )
+        for n, (a, b) in enumerate(rounds, start=1):
+            print(f"| {n} | {a:.0f} | {b:.0f} | {a / b:.2f} |")
+        print(
+            f"| **median** | {np.median(ours):.0f} | {np.median(theirs):.0f} |"
+            f" {np.median(ours) / np.median(theirs):.2f} |"
+        )
     return 0
 
 

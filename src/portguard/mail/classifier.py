@@ -138,6 +138,9 @@ def _tokens(msg: ParsedMessage, subject: str, body: str) -> tuple[list[str], lis
     if msg.html:
         low = msg.html[:100_000].lower()
         toks += ["h:" + probe for probe in _HTML_TRICKS if probe in low]
+    # Not ``links_util.link_hosts``: that one names web hosts for alerts and skips mailto:, but
+    # here a mailto: domain is evidence ("mail remove@..." in spam); with link_hosts, spam
+    # recall at two hard-ham false positives fell from 95.3% to 94.8% (cross-validated).
     hosts = set()
     for link in msg.links[:200]:
         u = link.url.lower()

@@ -163,3 +163,13 @@ def test_cli_train_and_eval(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(cli, ["train", "nolabel"])
     assert r.exit_code == 2
+    # One label only, or too few messages for the folds: a clear error, not a traceback.
+    r = CliRunner().invoke(cli, ["train", f"ham={tmp_path / 'ham'}", "-o", str(model)])
+    assert r.exit_code == 2
+    assert "needs ham and spam or phishing" in r.output
+    r = CliRunner().invoke(
+        cli,
+        ["eval", f"ham={tmp_path / 'ham'}", f"phishing={tmp_path / 'phishing'}", "--folds", "20"],
+    )
+    assert r.exit_code == 2
+    assert "too few messages" in r.output

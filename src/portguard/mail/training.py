@@ -111,7 +111,29 @@ def _weights(samples: Sequence[Sample]) -> list[float]:
     return [min(mean[s.label] / counts[s.group], 5.0) ** 0.5 for s in samples]
 
 
+def _check_labels(samples: Sequence[Sample], least: int) -> None:
+    """Training needs ham and at least one bad class, each with ``least`` messages."""
+    counts: dict[str, int] = {}
+    for s in samples:
+        counts[s.label] = counts.get(s.label, 0) + 1
+    if "ham" not in counts or len(counts) < 2:
+        have = ", ".join(f"{n} {lbl}" for lbl, n in sorted(counts.items())) or "no messages"
+        raise ValidationError(
+            f"training needs ham and spam or phishing messages; got {have}", location="folders"
+        )
+    few = {lbl: n for lbl, n in counts.items() if n < least}
+    if few:
+        raise ValidationError(
+            "too few messages to cross-validate with these folds: "
+            + ", ".join(f"{n} {lbl}" for lbl, n in sorted(few.items()))
+            + f" (need at least {least} of each label)",
+            location="folders",
+        )
+
+
 def fit(samples: Sequence[Sample], *, meta: dict[str, Any] | None = None) -> Classifier:
+    """A model trained on ``samples``; ValidationError when they lack ham or a bad class."""
+    _check_labels(samples, 1)
     return train(
         [s.vector for s in samples],
         [learnable(s.rules) for s in samples],
@@ -131,6 +153,7 @@ def cross_validate(
     """The evidence on every sample from a model trained on the other folds."""
     from sklearn.model_selection import StratifiedKFold
 
+    _check_labels(samples, folds)
     out: list[Evidence] = [Evidence("spam", 0.0) for _ in samples]
     groups = [s.group for s in samples]
     skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)

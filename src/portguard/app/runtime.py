@@ -154,6 +154,8 @@ class Runtime:
             ("security-level refresh", 5.0, self.refresh_security_levels),
             ("TAXII remote sync", 30.0, self.sync_remote_intel),
         ]
+        if s.bus_retention_days is not None:
+            jobs.append(("bus retention", 3600.0, self.trim_bus))
         for name, every_s, job in jobs:
             t = threading.Thread(
                 target=self._periodic, args=(name, every_s, job), name=name, daemon=True
@@ -209,6 +211,16 @@ class Runtime:
         self.access.set_levels(levels)
         self.infra.set_levels(levels)
         self._levels = levels
+
+    def trim_bus(self) -> int:
+        """Apply the bus retention (``bus_retention_days``); returns the records deleted."""
+        days = self.settings.bus_retention_days
+        if days is None:
+            return 0
+        deleted = self.bus.trim(days * 86400)
+        if deleted:
+            log.info("bus retention: deleted %d records older than %g days", deleted, days)
+        return deleted
 
     def sync_remote_intel(self) -> None:
         """Pull from / push to the configured TAXII servers whose interval has passed."""

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     #: Namespace for bus streams/tables, so several instances can share one Redis.
     bus_namespace: str = "portguard"
+    #: Days the bus keeps records every consumer group has acknowledged (hourly retention;
+    #: records a group still needs are kept whatever their age). Unset keeps everything.
+    bus_retention_days: float | None = Field(default=7.0, gt=0)
     #: The organisation running this PortGuard (owner of its incidents, for TLP decisions).
     organisation: str = "port-of-antwerp-bruges"
     #: Run the bus consumers (incident engine, detectors) in the API process. Turn off when

@@ -317,3 +317,36 @@ def test_ping_and_context_manager(make_bus: BusFactory) -> None:
         bus.publish(T, "a", b"x")
     with make_bus() as again:
         assert keys(again.replay(T)) == ["a"]
+
+
+def test_trim_keeps_what_a_group_still_needs_and_the_newest(bus: Bus) -> None:
+    """Retention deletes only old records every group has been handed and acknowledged."""
+    bus.create_group(T, "fast")
+    bus.create_group(T, "slow")
+    offsets = publish_n(bus, 6)
+    fast = bus.read(T, "fast", "c", count=6)
+    bus.ack(T, "fast", [r.offset for r in fast[:4]])  # k4, k5 in flight for "fast"
+    slow = bus.read(T, "slow", "c", count=3)
+    bus.ack(T, "slow", [r.offset for r in slow])  # "slow" has not been handed k3..k5
+    assert bus.trim(3600) == 0  # nothing is an hour old
+    assert bus.trim(0) == 3  # k0..k2: handed to and acknowledged by both groups
+    assert keys(bus.replay(T)) == ["k3", "k4", "k5"]
+    drain(bus, "c", group="slow")
+    assert bus.trim(0) == 1  # k3; k4 is still in flight for "fast"
+    bus.ack(T, "fast", [r.offset for r in fast[4:]])
+    assert bus.trim(0) == 1  # k4; k5 is the newest record and stays
+    assert keys(bus.replay(T)) == ["k5"]
+    # Offsets keep growing after a trim, and both groups get what comes next.
+    (new,) = publish_n(bus, 1, prefix="n")
+    assert new not in offsets
+    assert keys(drain(bus, "c", group="fast")) == ["n0"]
+    assert keys(drain(bus, "c", group="slow")) == ["n0"]
+    assert bus.pending(T, "fast") == 0
+    with pytest.raises(ValueError):
+        bus.trim(-1)
+
+
+def test_trim_without_groups_keeps_only_the_newest_old_record(bus: Bus) -> None:
+    publish_n(bus, 3, topic="audit-copy")
+    assert bus.trim(0) == 2
+    assert keys(bus.replay("audit-copy")) == ["k2"]

@@ -94,6 +94,13 @@ class Bus(ABC):
         """Read the log after ``from_offset`` (exclusive; None = from the start)."""
 
     @abstractmethod
+    def trim(self, older_than_s: float) -> int:
+        """Retention: delete the records published more than ``older_than_s`` seconds ago that
+        every group of their topic has been handed and has acknowledged. Records a group has
+        not read or not acknowledged stay (a stalled group holds retention back; ``pending``
+        shows it), and so does each topic's newest record. Returns how many were deleted."""
+
+    @abstractmethod
     def pending(self, topic: str, group: str) -> int:
         """Records not yet acknowledged by the group (undelivered + in flight)."""
 

@@ -29,8 +29,8 @@ Tables::
 
 Offsets are a topic's ``log_n.id``: ``INTEGER PRIMARY KEY`` without ``AUTOINCREMENT``, whose
 extra page write costs a third of a commit (measured). Ids are still never reused, because
-nothing deletes a topic's newest record; a future retention job must keep it (or the cursors of
-the groups would point past new records).
+nothing deletes a topic's newest record: ``trim`` (retention) keeps it, or the cursors of the
+groups would point past new records.
 """
 
 from __future__ import annotations
@@ -108,6 +108,8 @@ CREATE TABLE IF NOT EXISTS {table} (
 
 # SQLite's default limit on host parameters is 32766 since 3.32; stay far below it.
 _IN_CHUNK = 500
+# Rows ``trim`` deletes per transaction.
+_TRIM_CHUNK = 5000
 
 
 class _Waker:
@@ -576,6 +578,50 @@ class EmbeddedBus(Bus):
                 (after, count),
             ).fetchall()
         return [Record(topic, str(i), key, bytes(payload)) for i, key, payload in rows]
+
+    def trim(self, older_than_s: float) -> int:
+        if older_than_s < 0:
+            raise ValueError("older_than_s must be >= 0")
+        cutoff = time.time() - older_than_s
+        with self._db("trim the log") as conn:
+            topics = conn.execute("SELECT name, n FROM topics").fetchall()
+        deleted = 0
+        for topic, n in topics:
+            table = f"log_{int(n)}"
+            while True:
+                # Chunks of _TRIM_CHUNK rows, a transaction each: publishers wait milliseconds,
+                # not the whole purge.
+                with self._write("trim the log") as conn:
+                    limit = self._trim_limit(conn, topic, table)
+                    if limit is None:
+                        break
+                    rows = conn.execute(
+                        f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table}"
+                        " WHERE id < ? AND published_at < ? ORDER BY id LIMIT ?)",
+                        (limit, cutoff, _TRIM_CHUNK),
+                    ).rowcount
+                deleted += rows
+                if rows < _TRIM_CHUNK:
+                    break
+        return deleted
+
+    @staticmethod
+    def _trim_limit(conn: sqlite3.Connection, topic: str, table: str) -> int | None:
+        """The first id ``trim`` must keep: the topic's newest record, the first one a group
+        has not been handed, the first one in flight (delivered, not acknowledged)."""
+        newest = conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
+        if newest is None:
+            return None
+        keep = [int(newest)]
+        handed = conn.execute("SELECT min(cursor) FROM groups WHERE topic = ?", (topic,))
+        row = handed.fetchone()[0]
+        if row is not None:
+            keep.append(int(row) + 1)
+        in_flight = conn.execute("SELECT min(log_id) FROM inflight WHERE topic = ?", (topic,))
+        row = in_flight.fetchone()[0]
+        if row is not None:
+            keep.append(int(row))
+        return min(keep)
 
     def pending(self, topic: str, group: str) -> int:
         with self._db("count pending records") as conn:

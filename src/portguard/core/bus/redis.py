@@ -71,6 +71,12 @@ def _offset(value: str) -> str:
     return value
 
 
+def _id(value: str) -> tuple[int, int]:
+    """A stream entry id as numbers, for ordering ('10-0' < '9-1' as text)."""
+    ms, _, seq = value.partition("-")
+    return int(ms), int(seq or 0)
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -354,6 +360,31 @@ class RedisBus(Bus):
         with self._errors(f"replay {topic!r}"):
             entries = _entries(self._client.xrange(stream, start, "+", count=count))
         return [_record(topic, entry) for entry in entries]
+
+    def trim(self, older_than_s: float) -> int:
+        if older_than_s < 0:
+            raise ValueError("older_than_s must be >= 0")
+        # Entry ids start with their publication time in ms: everything before this id is old
+        # (to the millisecond: one published in the cutoff's millisecond counts as old).
+        keep_from = [(int((time.time() - older_than_s) * 1000) + 1, 0)]
+        prefix = f"{self.namespace}:stream:"
+        deleted = 0
+        with self._errors("trim the log"):
+            for key in self._client.scan_iter(match=prefix + "*", count=500):
+                stream = _text(key)
+                newest = _entries(self._client.xrevrange(stream, "+", "-", count=1))
+                if not newest:
+                    continue
+                keep = [*keep_from, _id(newest[0][0])]
+                for info in self._client.xinfo_groups(stream):
+                    ms, seq = _id(_text(info["last-delivered-id"]))
+                    keep.append((ms, seq + 1))  # handed out up to there
+                    if int(info["pending"]):
+                        summary = self._client.xpending(stream, _text(info["name"]))
+                        keep.append(_id(_text(summary["min"])))  # in flight from there
+                ms, seq = min(keep)
+                deleted += int(self._client.xtrim(stream, minid=f"{ms}-{seq}", approximate=False))
+        return deleted
 
     def pending(self, topic: str, group: str) -> int:
         stream = self._stream(topic)

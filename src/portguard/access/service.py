@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -36,7 +36,15 @@ from portguard.access.detectors import AccessDetectors, AccessState
 from portguard.access.intake import IntakeReport, parse_csv, parse_json_lines, parse_records
 from portguard.access.models import CredentialRecord
 from portguard.access.readers import Readers
-from portguard.core.bus import EVENTS, AlertOutbox, Bus, Handler, Record, decode_event
+from portguard.core.bus import (
+    EVENTS,
+    AlertOutbox,
+    Bus,
+    Handler,
+    HasAlertOutbox,
+    Record,
+    decode_event,
+)
 from portguard.core.bus.codec import publish_events
 from portguard.core.clock import Clock, SystemClock
 from portguard.core.db import Database
@@ -52,7 +60,7 @@ log = logging.getLogger(__name__)
 GROUP: Final = "access-detectors"
 
 
-class AccessControl:
+class AccessControl(HasAlertOutbox):
     """Runtime state of the access domain; see the module docstring for wiring."""
 
     def __init__(
@@ -189,15 +197,6 @@ class AccessControl:
             alerts = self.outbox.build(found, to_alert)
         self.outbox.publish(self.bus, alerts)
         return alerts
-
-    @property
-    def alerts(self) -> deque[Alert]:
-        """The newest alerts, for the recent-alerts view."""
-        return self.outbox.recent
-
-    @property
-    def publish_errors(self) -> int:
-        return self.outbox.errors
 
     def make_handlers(self) -> list[tuple[str, str, Handler]]:
         """``(topic, group, handler)`` for the lead to ``Dispatcher.subscribe``."""

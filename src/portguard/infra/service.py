@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -29,6 +29,7 @@ from portguard.core.bus import (
     AlertOutbox,
     Bus,
     Handler,
+    HasAlertOutbox,
     Record,
     decode_alert,
     decode_event,
@@ -55,7 +56,7 @@ ALERT_GROUP: Final = "infra-alert-watch"
 _OUT_STATES: Final = frozenset({"fault", "maintenance"})
 
 
-class InfraWatch:
+class InfraWatch(HasAlertOutbox):
     def __init__(
         self,
         config: InfraConfig | None = None,
@@ -176,15 +177,6 @@ class InfraWatch:
                 f.asset, str(f.attributes.get("state", "fault"))
             ).as_dict()
         return to_alert(f, self.port_model, extra)
-
-    @property
-    def alerts(self) -> deque[Alert]:
-        """The newest alerts, for the recent-alerts view."""
-        return self.outbox.recent
-
-    @property
-    def publish_errors(self) -> int:
-        return self.outbox.errors
 
     def make_handlers(self) -> list[tuple[str, str, Handler]]:
         return [(EVENTS, GROUP, self.handle_event), (ALERTS, ALERT_GROUP, self.handle_alert)]

@@ -27,7 +27,7 @@ from portguard.core.bus.codec import (
 )
 from portguard.core.bus.dispatch import Dispatcher, GroupStats, Handler
 from portguard.core.bus.embedded import EmbeddedBus
-from portguard.core.bus.outbox import AlertOutbox
+from portguard.core.bus.outbox import AlertOutbox, HasAlertOutbox
 from portguard.core.bus.redis import RedisBus
 from portguard.core.bus.topics import ALERTS, EVENTS
 from portguard.core.settings import Settings
@@ -42,6 +42,7 @@ __all__ = [
     "EmbeddedBus",
     "GroupStats",
     "Handler",
+    "HasAlertOutbox",
     "Record",
     "RedisBus",
     "StartAt",

@@ -13,7 +13,7 @@ from portguard.core.bus.codec import publish_alerts
 from portguard.core.errors import BusError
 from portguard.core.types import Alert
 
-__all__ = ["AlertOutbox"]
+__all__ = ["AlertOutbox", "HasAlertOutbox"]
 
 log = logging.getLogger(__name__)
 
@@ -53,3 +53,19 @@ class AlertOutbox:
         except BusError:
             self.errors += len(alerts)
             raise
+
+
+class HasAlertOutbox:
+    """What a detector service with an ``outbox`` shows of it: the newest alerts and the count
+    of findings or alerts that could not be published."""
+
+    outbox: AlertOutbox
+
+    @property
+    def alerts(self) -> deque[Alert]:
+        """The newest alerts, for the recent-alerts view."""
+        return self.outbox.recent
+
+    @property
+    def publish_errors(self) -> int:
+        return self.outbox.errors

@@ -299,18 +299,21 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
 
 #: ``addr``, ``<addr>`` or ``Plain Name <addr>``: most headers, parsed without the standard
 #: library's general (and much slower) address parser, which takes every other form.
-_SIMPLE_MAILBOX = re.compile(
-    r"\s*(?:([^\"<>(),;:@\\\[\]]*?)\s*<([^\s<>(),;:@\"\\\[\]]+@[^\s<>(),;:@\"\\\[\]]+)>"
-    r"|<?([^\s<>(),;:@\"\\\[\]]+@[^\s<>(),;:@\"\\\[\]]+)>?)\s*"
-)
+_ADDR = r"[^\s<>(),;:@\"\\\[\]]+@[^\s<>(),;:@\"\\\[\]]+"
+_SIMPLE_MAILBOX = re.compile(rf"\s*(?:([^\"<>(),;:@\\\[\]]*?)\s*<({_ADDR})>|<?({_ADDR})>?)\s*")
+
+
+def _simple_mailbox(value: str) -> tuple[str, str] | None:
+    """``(name, addr)`` of a plain mailbox, None for any other form."""
+    m = _SIMPLE_MAILBOX.fullmatch(value)
+    if m is None:
+        return None
+    # The standard parser folds runs of blanks in the display name; so does this.
+    return (_WS_RE.sub(" ", m.group(1)), m.group(2)) if m.group(2) else ("", m.group(3))
 
 
 def _parseaddr(value: str) -> tuple[str, str]:
-    m = _SIMPLE_MAILBOX.fullmatch(value)
-    if m is None:
-        return parseaddr(value)
-    # The standard parser folds runs of blanks in the display name; so does this.
-    return (_WS_RE.sub(" ", m.group(1)), m.group(2)) if m.group(2) else ("", m.group(3))
+    return _simple_mailbox(value) or parseaddr(value)
 
 
 def _getaddresses(values: list[str]) -> list[tuple[str, str]]:
@@ -320,10 +323,10 @@ def _getaddresses(values: list[str]) -> list[tuple[str, str]]:
             return getaddresses(values)
         for item in value.split(","):
             if item.strip():
-                m = _SIMPLE_MAILBOX.fullmatch(item)
-                if m is None:
+                mailbox = _simple_mailbox(item)
+                if mailbox is None:
                     return getaddresses(values)
-                out.append((m.group(1), m.group(2)) if m.group(2) else ("", m.group(3)))
+                out.append(mailbox)
     return out
 
 

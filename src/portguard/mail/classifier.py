@@ -99,7 +99,6 @@ ele ela nós seu sua il lo gli di da che non per con
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
-_WS = re.compile(r"\s+")
 _DIGITS = re.compile(r"(?<!\S)[^\s\d]*\d\S*")
 _HASH_BUSTER = re.compile(r"(?:[!?.|]\s*|\s{2,})([a-z]{3,7}|[A-Z]{3,4})\s*$")
 _HTML_TRICKS = ("display:none", "font-size:0", "visibility:hidden", "<form", "password")
@@ -122,7 +121,8 @@ def _tokens(msg: ParsedMessage, subject: str, body: str) -> tuple[list[str], lis
     2002 from 2024 better than ham from phishing."""
     toks: list[str] = []
     toks += ["s:" + w for w in _WORD.findall(subject.lower())[:40] if w not in STOPWORDS]
-    words = [w for w in _WORD.findall(body.lower())[:5000] if w not in STOPWORDS][:4000]
+    body_low = body.lower()
+    words = [w for w in _WORD.findall(body_low)[:5000] if w not in STOPWORDS][:4000]
     # Shapes of tokens with digits: amounts, codes, phone numbers ("$9,999", "A9A-9").
     toks += ["sh:" + t for t in _shapes(_DIGITS.findall(body[:10_000])[:500])]
     if subject:
@@ -133,7 +133,7 @@ def _tokens(msg: ParsedMessage, subject: str, body: str) -> tuple[list[str], lis
         # A hash-buster: a random token tacked on after the subject ("Grow Up!  abm") so that
         # every copy differs; the word is nowhere in the text.
         tail = _HASH_BUSTER.search(subject.replace("\xa0", " "))
-        if tail and tail.group(1).lower() not in body.lower():
+        if tail and tail.group(1).lower() not in body_low:
             toks.append("s:buster")
     if msg.html:
         low = msg.html[:100_000].lower()

@@ -584,16 +584,16 @@ class EmbeddedBus(Bus):
             raise ValueError("older_than_s must be >= 0")
         cutoff = time.time() - older_than_s
         with self._db("trim the log") as conn:
-            topics = conn.execute("SELECT name, n FROM topics").fetchall()
+            topics = [row[0] for row in conn.execute("SELECT name FROM topics")]
         deleted = 0
-        for topic, n in topics:
-            table = f"log_{int(n)}"
+        for topic in topics:
             while True:
                 # Chunks of _TRIM_CHUNK rows, a transaction each: publishers wait milliseconds,
                 # not the whole purge.
                 with self._write("trim the log") as conn:
-                    limit = self._trim_limit(conn, topic, table)
-                    if limit is None:
+                    table = self._table(conn, topic, create=False)
+                    limit = None if table is None else self._trim_limit(conn, topic, table)
+                    if table is None or limit is None:
                         break
                     rows = conn.execute(
                         f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table}"

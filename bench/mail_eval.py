@@ -36,11 +36,12 @@ sys.path.insert(0, str(Path(__file__).parent / "mail"))
 from corpus import CLASSES, DATA, files, sample
 
 from portguard.mail.analysers import Envelope, rule_reasons
-from portguard.mail.classifier import vector
+from portguard.mail.classifier import Evidence, vector
 from portguard.mail.config import MailSettings, build_scanner
 from portguard.mail.parse import parse_message
 from portguard.mail.portmail import generate
 from portguard.mail.scanner import Scanner
+from portguard.mail.schemas import Verdict
 from portguard.mail.training import Sample, cross_validate, fit
 
 PEERS = DATA.parent.parent / "peers"
@@ -73,10 +74,7 @@ def evaluate(folds: int) -> tuple[dict[str, list[str]], dict[str, list[str]], li
     )
     cats: dict[str, list[str]] = {}
     by_path: dict[str, list[str]] = {}
-    clf = scanner.ctx.classifier
-    assert clf is not None
-    for s, ev in zip(samples, evidence, strict=True):
-        v = scanner.decide(clf.weigh(ev, s.rules))
+    for s, v in zip(samples, verdicts(scanner, samples, evidence), strict=True):
         cats.setdefault(s.group, []).append(v.category.value)
         by_path[s.name] = [
             v.category.value,
@@ -92,21 +90,25 @@ def evaluate(folds: int) -> tuple[dict[str, list[str]], dict[str, list[str]], li
     return cats, by_path, samples
 
 
+def verdicts(scanner: Scanner, samples: list[Sample], evidence: list[Evidence]) -> list[Verdict]:
+    """Each sample's verdict from its cross-validated evidence and its rule findings."""
+    clf = scanner.ctx.classifier
+    assert clf is not None
+    return [scanner.decide(clf.weigh(ev, s.rules)) for s, ev in zip(samples, evidence, strict=True)]
+
+
 def other_splits(samples: list[Sample], folds: int, seeds: int) -> dict[str, list[str]]:
     """Share flagged per class when the folds are cut with other seeds (2, 3, ...): the main
     table's split (seed 1) is the one the classifier's settings were chosen on, so these are
     the less flattering, fairer estimate."""
     scanner = build_scanner(MailSettings())
-    clf = scanner.ctx.classifier
-    assert clf is not None
     out: dict[str, list[str]] = {}
     for seed in range(2, seeds + 1):
         print(f"cross-validation with split seed {seed} ...", file=sys.stderr)
         evidence = cross_validate(samples, folds=folds, seed=seed)
         cats: dict[str, list[str]] = {}
-        for smp, ev in zip(samples, evidence, strict=True):
-            verdict = scanner.decide(clf.weigh(ev, smp.rules))
-            cats.setdefault(smp.group, []).append(verdict.category.value)
+        for smp, v in zip(samples, verdicts(scanner, samples, evidence), strict=True):
+            cats.setdefault(smp.group, []).append(v.category.value)
         for group, xs in cats.items():
             out.setdefault(group, []).append(pct(xs))
     return out

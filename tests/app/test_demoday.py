@@ -54,7 +54,8 @@ def test_schedule_is_a_compressed_day_with_the_attack_in_the_first_minute(
 
 def test_routine_day_raises_nothing(runtime: Runtime) -> None:
     seed_admin(runtime.db)
-    day = DemoDay(runtime, speed=float("inf"))
+    # A fixed mail seed: the day's mail otherwise follows the clock, and a test must not.
+    day = DemoDay(runtime, speed=float("inf"), mail_seed=5143)
     now = runtime.clock.now()
     day.prepare(now)
     for step in day.schedule(now):

@@ -100,11 +100,16 @@ class DemoDay:
     """Replays `schedule` on `runtime` in a background thread (`start`/`stop`), or at once
     (`run_all`, for tests)."""
 
-    def __init__(self, runtime: Runtime, *, speed: float = DEFAULT_SPEED) -> None:
+    def __init__(
+        self, runtime: Runtime, *, speed: float = DEFAULT_SPEED, mail_seed: int | None = None
+    ) -> None:
+        """``mail_seed`` picks the day's generated business mail; by default each run (its
+        start time) gets other mail."""
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.runtime = runtime
         self.speed = speed
+        self.mail_seed = mail_seed
         self.published: list[Step] = []
         self.problems: list[str] = []
         self._stop = threading.Event()
@@ -135,7 +140,8 @@ class DemoDay:
             [{"lines": INDICATORS}], attack=False)  # fmt: skip
         # Routine mail: the port community's business mail (the project's own EN/NL/FR generator),
         # one message every 15 minutes through the real gateway.
-        for i, raw in enumerate(generate(24 * 4, seed=int(now.timestamp()) % 10_000)):
+        seed = int(now.timestamp()) % 10_000 if self.mail_seed is None else self.mail_seed
+        for i, raw in enumerate(generate(24 * 4, seed=seed)):
             msg = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
             sender = parseaddr(str(msg["From"]))[1]
             rcpt = [a for _, a in getaddresses([str(msg["To"])]) if a]

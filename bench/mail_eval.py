@@ -66,7 +66,7 @@ def evaluate(folds: int) -> tuple[dict[str, list[str]], dict[str, list[str]], li
     # does for the shipped model; it is not reported (the "eval" templates are, below).
     samples += [
         labelled(f"port-train-{i}", "ham", "port_mail_train", raw, scanner)
-        for i, raw in enumerate(generate(400, seed=99, part="train"))
+        for i, raw in enumerate(generate(2000, seed=99, part="train"))
     ]
     print(f"parsed {len(samples)} messages in {time.time() - t0:.0f}s", file=sys.stderr)
     evidence = cross_validate(
@@ -84,7 +84,7 @@ def evaluate(folds: int) -> tuple[dict[str, list[str]], dict[str, list[str]], li
     # Generated port mail of templates never trained on, scored by a model trained on all the rest.
     model = fit(samples)
     gen_scanner = build_scanner(MailSettings(), classifier=model)
-    for raw in generate(600, seed=11, part="eval"):
+    for raw in generate(5000, seed=11, part="eval"):
         _, v = gen_scanner.scan(raw)
         cats.setdefault("port_mail_generated", []).append(v.category.value)
     return cats, by_path, samples

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/mail/make_default_model.py
 
-It writes 400 generated port business messages ("train" templates of ``portmail.py``; the
+It writes 2,000 generated port business messages ("train" templates of ``portmail.py``; the
 benchmark judges false positives on the other, "eval" templates) to a temporary folder and runs
 ``portguard mail train`` on them and the public corpora in ``../shared/data/mail``.
 """
@@ -31,7 +31,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         port = Path(tmp) / "port-mail"
         port.mkdir()
-        for i, raw in enumerate(generate(400, seed=99, part="train")):
+        for i, raw in enumerate(generate(2000, seed=99, part="train")):
             (port / f"{i:04d}.eml").write_bytes(raw)
         args = [f"{label}={DATA / f}" for _c, (folders, label) in CLASSES.items() for f in folders]
         args += [f"ham={port}", "-o", str(DEFAULT_MODEL)]

@@ -67,6 +67,20 @@ def test_subject_hash_buster_is_a_feature() -> None:
     assert "s:buster" not in features(parse_message(message(subject="Re: whoa")))
 
 
+def test_business_documents_are_no_evidence_but_risky_types_are() -> None:
+    """The ham corpora hold almost no PDFs, so "has a PDF" would read as phishing; an HTML
+    attachment (a credential form to open locally) stays a feature."""
+    pdf = parse_message(
+        message(attachments=[("MRN410081.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")])
+    )
+    bare = parse_message(message())
+    assert not any(t.startswith("att:") for t in features(pdf))
+    for a, b in zip(vector(pdf).weighted(), vector(bare).weighted(), strict=True):
+        assert np.array_equal(a, b)
+    page = parse_message(message(attachments=[("invoice.html", b"<form>", "text/html")]))
+    assert "att:html" in features(page)
+
+
 def test_addresses_never_become_features() -> None:
     """The corpora's anonymised addresses (phishing@pot) must not tell the model the corpus."""
     plain = parse_message(message(text="Dear customer, your parcel is waiting"))

@@ -54,6 +54,13 @@ def test_impersonation_and_bec_in_three_languages() -> None:
     fr = message(text="Merci de noter nos nouvelles coordonnées bancaires, virement urgent.")
     got = names(impersonation.analyse(parse_message(fr), Envelope(), CTX))
     assert {"bec.bank_change", "bec.urgent_payment"} <= got
+    # The same from a mailer that sends Latin-1 bytes and declares no charset.
+    fr8 = fr.replace(b'charset="utf-8"', b'charset="us-ascii"').replace(
+        "coordonnées".encode(), "coordonnées".encode("latin-1")
+    )
+    assert b"coordonn\xe9es" in fr8
+    got = names(impersonation.analyse(parse_message(fr8), Envelope(), CTX))
+    assert {"bec.bank_change", "bec.urgent_payment"} <= got
     spoof = message(sender="Port of Antwerp-Bruges <it@portofantwerpbruges-support.com>")
     got = names(impersonation.analyse(parse_message(spoof), Envelope(), CTX))
     assert "impersonation.lookalike_from" in got

@@ -26,6 +26,30 @@ def test_parses_a_normal_message() -> None:
     assert not msg.malformed
 
 
+def _raw(ctype: str, body: bytes) -> bytes:
+    head = f"From: a@example.com\r\nSubject: x\r\nContent-Type: {ctype}\r\n\r\n"
+    return head.encode() + body
+
+
+def test_text_not_in_its_declared_charset_keeps_its_words() -> None:
+    """8-bit text under "us-ascii" or no label, GBK under "gb2312", CP1251 under "us-ascii":
+    decoded as a mail client would, not into U+FFFD (which loses the words the BEC patterns and
+    the classifier read, and what the operator sees in quarantine)."""
+    fr = "Merci de noter nos nouvelles coordonnées bancaires, virement urgent à effectuer."
+    for ctype in ("text/plain; charset=us-ascii", "text/plain"):
+        assert parse_message(_raw(ctype, fr.encode("latin-1"))).text == fr
+    utf8 = "Änderung der Bankverbindung, bitte sofort überweisen."
+    assert parse_message(_raw("text/plain", utf8.encode())).text == utf8
+    zh = "喆镕公司通知, 请更新您的账户信息。"  # 喆 and 镕 are GBK, not GB2312
+    assert parse_message(_raw("text/plain; charset=gb2312", zh.encode("gbk"))).text == zh
+    ru = (
+        "Внимание! Только сегодня вы можете заработать большие деньги, не выходя из дома. "
+        "Подробности на нашем сайте, заходите прямо сейчас и получите подарок."
+    )
+    text = parse_message(_raw("text/plain; charset=us-ascii", ru.encode("cp1251"))).text
+    assert "\ufffd" not in text and "деньги" in text
+
+
 def test_bad_inputs_become_malformed_reasons() -> None:
     cases = [
         b"",

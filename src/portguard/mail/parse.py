@@ -2,9 +2,10 @@
 
 Python's e-mail parser is lenient but can still raise (or take very long) on hostile input; every
 failure here becomes a ``malformed`` note on the result, and limits bound the work: at most
-``MAX_PARTS`` MIME parts, ``MAX_TEXT`` characters of text, ``MAX_LINKS`` links. Text parts in
-unknown charsets are decoded as Latin-1 (never fails); HTML is reduced to its visible text and its
-links (href and the text shown for it), forms and scripts.
+``MAX_PARTS`` MIME parts, ``MAX_TEXT`` characters of text, ``MAX_LINKS`` links. Text parts are
+decoded in their declared charset when their bytes are in it, else as UTF-8 or in the charset
+that detection (charset-normalizer) finds, else as Latin-1 (never fails); HTML is reduced to its
+visible text and its links (href and the text shown for it), forms and scripts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses, parseaddr
+
+import charset_normalizer
 
 __all__ = ["Attachment", "Link", "ParsedMessage", "parse_message"]
 
@@ -200,13 +203,67 @@ def _payload(part: Message) -> bytes:
     return data if isinstance(data, bytes) else b""
 
 
+#: Charset labels as mail clients and browsers read them (the WHATWG Encoding Standard): a
+#: label names its superset, which is what the sending software really wrote (GBK bytes under
+#: "gb2312", Windows-1252 quotes under "iso-8859-1").
+_SUPERSETS = {
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "iso-8859-9": "cp1254",
+    "iso-8859-11": "cp874",
+    "tis-620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "shift_jis": "cp932",
+    "big5": "big5hkscs",
+}
+_NO_LABEL = ("", "us-ascii", "ascii")
+#: Bytes charset detection reads: enough to tell, bounded in time.
+DETECT_BYTES = 16_384
+
+
+def _detect(data: bytes) -> str:
+    """The charset detection finds for ``data``; Windows-1252 (the Western European default
+    that mail clients fall back to) when it fits as well as the best guess, since on short text
+    the detector cannot tell it from its neighbours (French read as CP1250 turns "à" into "ŕ")."""
+    found = charset_normalizer.from_bytes(data)
+    best = found.best()
+    if best is None:
+        return "cp1252"
+    if any("cp1252" in m.could_be_from_charset and m.chaos <= best.chaos for m in found):
+        return "cp1252"
+    return str(best.encoding)
+
+
 def _decode_text(part: Message, data: bytes, notes: list[str]) -> str:
-    charset = (part.get_content_charset() or "us-ascii").lower()
+    """The part's text in the charset it declares. When the bytes are not in it (8-bit text
+    labelled US-ASCII or not labelled at all, a Russian mailer's CP1251 under "us-ascii", bytes
+    invalid in the declared charset), UTF-8 if they are UTF-8, else the charset detection finds:
+    the words survive for the reader and the classifier instead of turning into U+FFFD."""
+    declared = (part.get_content_charset() or "").lower()
+    if declared in _NO_LABEL and data.isascii():
+        return data.decode("ascii")
+    charset = _SUPERSETS.get(declared, declared)
+    if declared not in _NO_LABEL:
+        try:
+            return data.decode(charset)
+        except LookupError:
+            notes.append(f"unknown charset {declared[:40]!r}")
+        except (UnicodeError, ValueError):
+            pass
     try:
-        return data.decode(charset, errors="replace")
-    except (LookupError, UnicodeError, ValueError):
-        notes.append(f"unknown charset {charset[:40]!r}")
-        return data.decode("latin-1")
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    for cs in (_detect(data[:DETECT_BYTES]), charset, "cp1252"):
+        try:
+            return data.decode(cs, errors="replace")
+        except (LookupError, UnicodeError, ValueError):
+            continue
+    return data.decode("latin-1")
 
 
 def parse_message(raw: bytes) -> ParsedMessage:

@@ -233,3 +233,58 @@ def test_password_guessing_is_throttled(api: Api) -> None:
     assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_attempts"
     # Tokens are not affected.
     assert api.client.get("/api/v1/me", headers=api.h("analyst")).status_code == 200
+
+
+def test_incident_detail_pages_alerts_and_timeline_and_hides_what_tlp_hides(api: Api) -> None:
+    """A big incident opens with the first alerts and the latest timeline entries; the rest
+    pages in; a reader who may not see RED gets neither its alerts, nor their count, nor their
+    entities, even when the incident itself was lowered to GREEN."""
+    now = utcnow()
+    alerts = [
+        make_alert(
+            entities=["ip:192.0.2.90"] + (["ip:192.0.2.99"] if i >= 5 else []),
+            observed_at=now - timedelta(minutes=10 - i),
+            rule_id=f"test.r{i}",
+            tlp="red" if i >= 5 else "green",
+        )
+        for i in range(7)
+    ]
+    for a in alerts:
+        assert _post(api, a).status_code == 202
+    ref = _wait_incidents(api, 1)[0]["ref"]
+    h = api.h("analyst")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        inc = api.client.get(f"/api/v1/incidents/{ref}?alerts=2&timeline=2", headers=h).json()
+        if inc["alert_count"] == 7:
+            break
+        time.sleep(0.05)
+    assert inc["alert_count"] == 7 and [a["id"] for a in inc["alerts"]] == [
+        a.id for a in alerts[:2]
+    ]
+    assert {(e["kind"], e["value"]) for e in inc["entities"]} == {
+        ("ip", "192.0.2.90"),
+        ("ip", "192.0.2.99"),
+    }
+    pages = [
+        api.client.get(f"/api/v1/incidents/{ref}/alerts?limit=3&offset={o}", headers=h).json()
+        for o in (0, 3, 6)
+    ]
+    assert [a["id"] for page in pages for a in page] == [a.id for a in alerts]
+    timeline = api.client.get(f"/api/v1/incidents/{ref}/timeline?limit=5000", headers=h).json()
+    assert len(timeline) == inc["timeline_count"] >= 7
+    assert inc["timeline"] == timeline[-2:]
+    assert api.client.get(f"/api/v1/incidents/{ref}/alerts?limit=0", headers=h).status_code == 422
+    assert api.client.get(f"/api/v1/incidents/{ref}?alerts=9999", headers=h).status_code == 422
+
+    r = api.client.patch(f"/api/v1/incidents/{ref}", json={"tlp": "green"}, headers=h)
+    assert r.status_code == 200, r.text
+    op = api.h("operator")
+    seen = api.client.get(f"/api/v1/incidents/{ref}", headers=op).json()
+    assert seen["alert_count"] == 5 and [a["id"] for a in seen["alerts"]] == [
+        a.id for a in alerts[:5]
+    ]
+    assert [(e["kind"], e["value"]) for e in seen["entities"]] == [("ip", "192.0.2.90")]
+    paged = api.client.get(f"/api/v1/incidents/{ref}/alerts", headers=op).json()
+    assert [a["id"] for a in paged] == [a.id for a in alerts[:5]]
+    assert api.client.get("/api/v1/incidents/INC-1999-0001/alerts", headers=op).status_code == 404

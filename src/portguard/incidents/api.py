@@ -3,7 +3,7 @@ permission; every read is filtered by TLP."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, select
@@ -16,10 +16,11 @@ from portguard.core.types import Severity
 from portguard.incidents import service
 from portguard.incidents.disinformation import DisinformationReport
 from portguard.incidents.disinformation import to_alert as disinformation_alert
-from portguard.incidents.models import AlertRecord, Incident, Status
+from portguard.incidents.models import AlertRecord, Incident, Status, TimelineEntry
 from portguard.incidents.schemas import (
     AlertRead,
     AssignRequest,
+    EntitySummary,
     IncidentDetail,
     IncidentRead,
     IncidentUpdate,
@@ -60,10 +61,99 @@ def load_incident(ctx: Ctx, session: DbSession, principal: Principal, incident_i
     return incident
 
 
-def detail(ctx: Ctx, principal: Principal, incident: Incident) -> IncidentDetail:
+#: Alerts and timeline entries an incident carries by default; the rest is paged, so an
+#: incident of thousands of alerts opens as fast as a small one.
+DETAIL_ITEMS = 500
+PAGE_MAX = 5000
+#: Distinct entities listed for an incident (a scan's thousand source addresses are not read).
+MAX_ENTITIES = 500
+
+Items = Annotated[int, Query(ge=0, le=PAGE_MAX)]
+
+
+def _page(
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = DETAIL_ITEMS,
+) -> tuple[int, int]:
+    return offset, limit
+
+
+Page = Annotated[tuple[int, int], Depends(_page)]
+
+
+def _visible(ctx: Ctx, session: DbSession, principal: Principal, incident_id: str) -> Any:
+    """The incident's alerts the reader may see (TLP), as a WHERE clause."""
+    labels = session.execute(
+        select(AlertRecord.tlp).where(AlertRecord.incident_id == incident_id).distinct()
+    ).scalars()
+    readable = [t for t in labels if _readable(ctx, principal, t)]
+    return (AlertRecord.incident_id == incident_id) & AlertRecord.tlp.in_(readable)
+
+
+def _of(incident: Incident) -> Any:
+    return AlertRecord.incident_id == incident.id
+
+
+def _count(session: DbSession, *where: Any) -> int:
+    return int(session.execute(select(func.count()).where(*where)).scalar_one())
+
+
+def _alerts(session: DbSession, visible: Any, offset: int, limit: int) -> list[AlertRead]:
+    rows = session.execute(
+        select(AlertRecord)
+        .where(visible)
+        .order_by(AlertRecord.observed_at, AlertRecord.id)
+        .offset(offset)
+        .limit(limit)
+    ).scalars()
+    return [AlertRead.of(a) for a in rows]
+
+
+def _timeline(session: DbSession, incident_id: str, offset: int, limit: int) -> list[TimelineRead]:
+    rows = session.execute(
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id)
+        .order_by(TimelineEntry.seq)
+        .offset(offset)
+        .limit(limit)
+    ).scalars()
+    return [TimelineRead.of(t) for t in rows]
+
+
+def _entities(session: DbSession, visible: Any) -> list[EntitySummary]:
+    """Entities (and assets) the visible alerts name, with the domains that name them."""
+    seen: dict[tuple[str, str], set[str]] = {}
+    for domain, payload in session.execute(
+        select(AlertRecord.domain, AlertRecord.payload)
+        .where(visible)
+        .order_by(AlertRecord.observed_at, AlertRecord.id)
+    ):
+        refs = [(str(e.get("kind")), str(e.get("value"))) for e in payload.get("entities") or []]
+        asset = (payload.get("location") or {}).get("asset_id")
+        if asset:
+            refs.append(("asset", str(asset)))
+        for ref in refs:
+            if ref in seen:
+                seen[ref].add(domain)
+            elif len(seen) < MAX_ENTITIES:
+                seen[ref] = {domain}
+    return [EntitySummary(kind=k, value=v, domains=sorted(d)) for (k, v), d in seen.items()]
+
+
+def detail(
+    ctx: Ctx,
+    session: DbSession,
+    principal: Principal,
+    incident: Incident,
+    *,
+    alerts: int = DETAIL_ITEMS,
+    timeline: int = DETAIL_ITEMS,
+) -> IncidentDetail:
     from portguard.incidents import reporting
 
-    base = IncidentRead.of(incident)
+    visible = _visible(ctx, session, principal, incident.id)
+    entries = _count(session, TimelineEntry.incident_id == incident.id)
+    base = IncidentRead.of(incident, alert_count=_count(session, visible))
     return IncidentDetail(
         **base.model_dump(),
         summary=incident.summary,
@@ -77,11 +167,10 @@ def detail(ctx: Ctx, principal: Principal, incident: Incident) -> IncidentDetail
         mitigation_applied=incident.mitigation_applied,
         mitigation_ongoing=incident.mitigation_ongoing,
         cross_border_details=incident.cross_border_details,
-        alerts=[AlertRead.of(a) for a in incident.alerts if _readable(ctx, principal, a.tlp)],
-        timeline=[
-            TimelineRead(at=t.at, kind=t.kind, actor=t.actor, text=t.text, data=t.data)
-            for t in incident.timeline
-        ],
+        alerts=_alerts(session, visible, 0, alerts),
+        timeline=_timeline(session, incident.id, max(entries - timeline, 0), timeline),
+        timeline_count=entries,
+        entities=_entities(session, visible),
         tasks=[TaskRead.model_validate(t) for t in incident.tasks],
         nis2=reporting.clock_json(incident, now=ctx.clock.now()),
     )
@@ -122,9 +211,34 @@ def list_incidents(
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
 def get_incident(
-    incident_id: str, ctx: Ctx, session: DbSession, principal: Reader
+    incident_id: str,
+    ctx: Ctx,
+    session: DbSession,
+    principal: Reader,
+    alerts: Items = DETAIL_ITEMS,
+    timeline: Items = DETAIL_ITEMS,
 ) -> IncidentDetail:
-    return detail(ctx, principal, load_incident(ctx, session, principal, incident_id))
+    """The incident with its first ``alerts`` alerts and latest ``timeline`` entries."""
+    incident = load_incident(ctx, session, principal, incident_id)
+    return detail(ctx, session, principal, incident, alerts=alerts, timeline=timeline)
+
+
+@router.get("/incidents/{incident_id}/alerts", response_model=list[AlertRead])
+def incident_alerts(
+    incident_id: str, ctx: Ctx, session: DbSession, principal: Reader, page: Page
+) -> list[AlertRead]:
+    """The incident's alerts the reader may see, oldest first, a page at a time."""
+    incident = load_incident(ctx, session, principal, incident_id)
+    return _alerts(session, _visible(ctx, session, principal, incident.id), *page)
+
+
+@router.get("/incidents/{incident_id}/timeline", response_model=list[TimelineRead])
+def incident_timeline(
+    incident_id: str, ctx: Ctx, session: DbSession, principal: Reader, page: Page
+) -> list[TimelineRead]:
+    """The incident's timeline, oldest entry first, a page at a time."""
+    incident = load_incident(ctx, session, principal, incident_id)
+    return _timeline(session, incident.id, *page)
 
 
 @router.patch("/incidents/{incident_id}", response_model=IncidentDetail)
@@ -138,7 +252,7 @@ def update_incident(
     )
     session.flush()
     session.refresh(incident)
-    return detail(ctx, principal, incident)
+    return detail(ctx, session, principal, incident)
 
 
 @router.post("/incidents/{incident_id}/status", response_model=IncidentRead)
@@ -147,7 +261,7 @@ def change_status(
 ) -> IncidentRead:
     incident = load_incident(ctx, session, principal, incident_id)
     service.transition(session=session, incident=incident, to=body.status, actor=principal.actor)
-    return IncidentRead.of(incident)
+    return IncidentRead.of(incident, alert_count=_count(session, _of(incident)))
 
 
 @router.post("/incidents/{incident_id}/assign", response_model=IncidentRead)
@@ -158,7 +272,7 @@ def assign(
     service.assign(
         session=session, incident=incident, assignee=body.assignee, actor=principal.actor
     )
-    return IncidentRead.of(incident)
+    return IncidentRead.of(incident, alert_count=_count(session, _of(incident)))
 
 
 @router.post("/incidents/{incident_id}/notes", status_code=201)

@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from portguard.core.clock import ensure_utc
 from portguard.core.types import Severity
-from portguard.incidents.models import AlertRecord, Category, Incident, Status
+from portguard.incidents.models import AlertRecord, Category, Incident, Status, TimelineEntry
 
 __all__ = [
     "AlertRead",
     "AssignRequest",
+    "EntitySummary",
     "IncidentDetail",
     "IncidentRead",
     "IncidentUpdate",
@@ -109,6 +110,11 @@ class TimelineRead(BaseModel):
     text: str
     data: dict[str, Any]
 
+    @classmethod
+    def of(cls, entry: TimelineEntry) -> TimelineRead:
+        e = entry
+        return cls(at=e.at, kind=e.kind, actor=e.actor, text=e.text, data=e.data)
+
 
 class TaskRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -122,7 +128,21 @@ class TaskRead(BaseModel):
     done_at: datetime | None
 
 
+class EntitySummary(BaseModel):
+    """An entity the incident's alerts name, and the domains whose alerts name it."""
+
+    kind: str
+    value: str
+    domains: list[str]
+
+
 class IncidentDetail(IncidentRead):
+    """One incident. ``alerts`` holds the first alerts (by time) and ``timeline`` the latest
+    entries, as many as the request asked for; ``alert_count`` and ``timeline_count`` say how
+    many there are in all (the alerts the reader may see), and the rest is paged from
+    ``/incidents/{id}/alerts`` and ``/incidents/{id}/timeline``. ``entities`` covers every
+    alert the reader may see."""
+
     summary: str
     resolved_at: datetime | None
     closed_at: datetime | None
@@ -136,6 +156,8 @@ class IncidentDetail(IncidentRead):
     cross_border_details: str
     alerts: list[AlertRead]
     timeline: list[TimelineRead]
+    timeline_count: int
+    entities: list[EntitySummary]
     tasks: list[TaskRead]
     nis2: dict[str, Any]
 

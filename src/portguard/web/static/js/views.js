@@ -182,7 +182,10 @@ export async function showIncident(id) {
   if (!current || current.id !== id) el.innerHTML = '<p class="muted">Loading…</p>';
   let inc;
   try {
-    inc = await api(`/api/v1/incidents/${encodeURIComponent(id)}`);
+    // The server sends the first CAP alerts and the latest CAP entries; big incidents page
+    // the rest in only when asked.
+    inc = await api(`/api/v1/incidents/${encodeURIComponent(id)}?alerts=${CAP}&timeline=${CAP}`);
+    if (showAll.has(inc.id)) await loadAll(inc);
   } catch (e) {
     el.innerHTML = `<p>Incident not found or not visible to you (${esc(e.message)}). <a href="#/queue">Back to the queue</a></p>`;
     return;
@@ -193,37 +196,35 @@ export async function showIncident(id) {
   document.body.dataset.incident = inc.ref;
 }
 
-function entitiesOf(inc) {
-  const seen = new Map();
-  for (const a of inc.alerts) {
-    for (const e of (a.alert && a.alert.entities) || []) {
-      const key = `${e.kind}:${e.value}`;
-      if (!seen.has(key)) seen.set(key, { ...e, domains: new Set() });
-      seen.get(key).domains.add(a.domain);
+const PAGE = 5000;
+
+async function loadAll(inc) {
+  const id = encodeURIComponent(inc.id);
+  const pages = async (what, total) => {
+    const out = [];
+    while (out.length < total) {
+      const page = await api(`/api/v1/incidents/${id}/${what}?limit=${PAGE}&offset=${out.length}`);
+      out.push(...page);
+      if (page.length < PAGE) break;
     }
-    const loc = a.alert && a.alert.location;
-    if (loc && loc.asset_id) {
-      const key = `asset:${loc.asset_id}`;
-      if (!seen.has(key)) seen.set(key, { kind: "asset", value: loc.asset_id, domains: new Set() });
-      seen.get(key).domains.add(a.domain);
-    }
-  }
-  return [...seen.values()];
+    return out;
+  };
+  if (inc.alerts.length < inc.alert_count) inc.alerts = await pages("alerts", inc.alert_count);
+  if (inc.timeline.length < inc.timeline_count) inc.timeline = await pages("timeline", inc.timeline_count);
 }
 
 function renderIncident(el, inc) {
   const canWrite = store.can("incidents:write");
   const canReport = store.can("reports:write");
   const domainOf = new Map(inc.alerts.map((a) => [a.id, a.domain]));
-  // Big incidents (thousands of alerts) render the latest entries first; the rest on demand.
-  const full = showAll.has(inc.id);
-  const allTimeline = [...inc.timeline].sort((a, b) => (a.at < b.at ? -1 : 1));
-  const timeline = full ? allTimeline : allTimeline.slice(-CAP);
-  const evidence = full ? inc.alerts : inc.alerts.slice(0, CAP);
-  const more = allTimeline.length - timeline.length + (inc.alerts.length - evidence.length);
+  // Big incidents (thousands of alerts) come with the latest entries and the first alerts;
+  // the rest on demand (loadAll).
+  const timeline = [...inc.timeline].sort((a, b) => (a.at < b.at ? -1 : 1));
+  const evidence = inc.alerts;
+  const more = inc.timeline_count - timeline.length + (inc.alert_count - evidence.length);
   const nis2 = inc.nis2 || {};
   const clock = nis2.clock;
-  const ents = entitiesOf(inc);
+  const ents = inc.entities;
   el.innerHTML = `
     <div class="inc-head">
       <h1><span class="mono">${esc(inc.ref)}</span> ${esc(inc.title)}</h1>
@@ -242,7 +243,7 @@ function renderIncident(el, inc) {
     <div class="inc-grid">
       <div>
         <h2>Timeline across domains</h2>
-        ${more ? `<p class="small muted">Showing the latest ${CAP} entries and first ${CAP} alerts. <button id="show-all">Show all ${allTimeline.length} entries and ${inc.alerts.length} alerts</button></p>` : ""}
+        ${more ? `<p class="small muted">Showing the latest ${timeline.length} entries and first ${evidence.length} alerts. <button id="show-all">Show all ${inc.timeline_count} entries and ${inc.alert_count} alerts</button></p>` : ""}
         <ol class="timeline">${timeline
           .map((t) => {
             const dom = t.data && t.data.alert_id ? domainOf.get(t.data.alert_id) || "" : "";
@@ -250,7 +251,7 @@ function renderIncident(el, inc) {
               (t.data && t.data.why ? `<div class="why small">${esc(t.data.why)}</div>` : "") + `</li>`;
           })
           .join("")}</ol>
-        <h2>Evidence (${inc.alerts.length} alerts)</h2>
+        <h2>Evidence (${inc.alert_count} alerts)</h2>
         <table class="list"><thead><tr><th>Observed</th><th></th><th>Domain</th><th>Alert and why</th><th>TLP</th></tr></thead><tbody>
         ${evidence
           .map(
@@ -263,7 +264,7 @@ function renderIncident(el, inc) {
           .join("")}</tbody></table>
         <h2>Entities</h2>
         <div class="entities">${ents
-          .map((e) => `<span class="dom" title="${esc([...e.domains].join(", "))}">${esc(e.kind)}: <b>${esc(e.value)}</b></span>`)
+          .map((e) => `<span class="dom" title="${esc(e.domains.join(", "))}">${esc(e.kind)}: <b>${esc(e.value)}</b></span>`)
           .join("")}</div>
       </div>
       <div>
@@ -337,8 +338,15 @@ function renderIncident(el, inc) {
     };
   const sa = document.getElementById("show-all");
   if (sa)
-    sa.onclick = () => {
+    sa.onclick = async () => {
+      sa.disabled = true;
+      sa.textContent = "Loading…";
       showAll.add(inc.id);
+      try {
+        await loadAll(inc);
+      } catch (e) {
+        toast(e.message, "err");
+      }
       renderIncident(el, inc);
     };
   const ms = document.getElementById("mark-significant");

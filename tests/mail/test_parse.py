@@ -50,6 +50,19 @@ def test_text_not_in_its_declared_charset_keeps_its_words() -> None:
     assert "\ufffd" not in text and "деньги" in text
 
 
+def test_raw_8bit_headers_are_read_in_the_bodys_charset() -> None:
+    """An old Chinese mailer writes the Subject as raw Big5 bytes and labels nothing: the
+    subject is read in the charset the body turns out to be in, not as Latin-1 mojibake."""
+    subject = "改善掉髮,預防禿頭的最佳選擇"
+    body = subject + "\n純天然植物精華萃取,並經人體測試通過,絕無副作用。榮獲國際發明展銀牌獎。"
+    raw = (
+        b"From: a@example.com\r\nSubject: " + subject.encode("big5") + b"\r\n"
+        b"Content-Type: text/plain\r\n\r\n" + body.encode("big5")
+    )
+    msg = parse_message(raw)
+    assert msg.subject == subject and msg.text == body
+
+
 def test_bad_inputs_become_malformed_reasons() -> None:
     cases = [
         b"",

@@ -179,19 +179,14 @@ def _header_str(value: object, charset: str = "latin-1") -> str:
 
 
 def _text_charset(msg: Message) -> str:
-    """The charset of the message's first text part, when it declares a usable one."""
+    """The charset the message's first text part is read in (``_charset_of``): an old Korean or
+    Chinese mailer wrote raw 8-bit headers in the same one. Latin-1 when there is no text."""
     for n, part in enumerate(msg.walk()):
         if n > 20:
             break
-        if part.get_content_maintype() == "text":
-            cs = (part.get_content_charset() or "").lower()
-            if cs and cs not in ("us-ascii", "utf-8"):
-                try:
-                    "".encode(cs)
-                except (LookupError, ValueError):
-                    return "latin-1"
-                return cs
-            return "latin-1"
+        if part.get_content_maintype() == "text" and not part.is_multipart():
+            cs = _charset_of(part, _payload(part), [])
+            return "latin-1" if cs == "ascii" else cs
     return "latin-1"
 
 
@@ -238,32 +233,38 @@ def _detect(data: bytes) -> str:
     return str(best.encoding)
 
 
-def _decode_text(part: Message, data: bytes, notes: list[str]) -> str:
-    """The part's text in the charset it declares. When the bytes are not in it (8-bit text
-    labelled US-ASCII or not labelled at all, a Russian mailer's CP1251 under "us-ascii", bytes
-    invalid in the declared charset), UTF-8 if they are UTF-8, else the charset detection finds:
-    the words survive for the reader and the classifier instead of turning into U+FFFD."""
+def _charset_of(part: Message, data: bytes, notes: list[str]) -> str:
+    """The charset to read the part's bytes in: the declared one (as its WHATWG superset) when
+    the bytes are in it; else UTF-8 if they are UTF-8 (8-bit text labelled US-ASCII or not at
+    all, bytes invalid in the label); else the charset detection finds (a Russian mailer's
+    CP1251 under "us-ascii")."""
     declared = (part.get_content_charset() or "").lower()
     if declared in _NO_LABEL and data.isascii():
-        return data.decode("ascii")
+        return "ascii"
     charset = _SUPERSETS.get(declared, declared)
     if declared not in _NO_LABEL:
         try:
-            return data.decode(charset)
+            data.decode(charset)
+            return charset
         except LookupError:
             notes.append(f"unknown charset {declared[:40]!r}")
         except (UnicodeError, ValueError):
             pass
     try:
-        return data.decode("utf-8")
+        data.decode("utf-8")
+        return "utf-8"
     except UnicodeDecodeError:
-        pass
-    for cs in (_detect(data[:DETECT_BYTES]), charset, "cp1252"):
-        try:
-            return data.decode(cs, errors="replace")
-        except (LookupError, UnicodeError, ValueError):
-            continue
-    return data.decode("latin-1")
+        return _detect(data[:DETECT_BYTES])
+
+
+def _decode_text(part: Message, data: bytes, notes: list[str]) -> str:
+    """The part's text (``_charset_of``): the words survive for the reader and the classifier
+    instead of turning into U+FFFD."""
+    charset = _charset_of(part, data, notes)
+    try:
+        return data.decode(charset, errors="replace")
+    except (LookupError, UnicodeError, ValueError):
+        return data.decode("latin-1")
 
 
 def parse_message(raw: bytes) -> ParsedMessage:

@@ -131,6 +131,22 @@ def test_fuzz_parse_structured(headers: list[tuple[str, str]], body: str, ctype:
     assert verdict.category.value in ("clean", "spam", "bulk", "phishing", "malware")
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["", "us-ascii", "utf-8", "gb2312", "big5", "iso-8859-1", "x-nope", "utf-7"]),
+    st.binary(max_size=3000),
+    st.binary(max_size=60),
+)
+def test_fuzz_charsets(label: str, body: bytes, subject: bytes) -> None:
+    """Any bytes under any label (with raw 8-bit header bytes too) become text: never an
+    exception, never a surrogate that cannot be encoded again."""
+    ctype = f"text/plain; charset={label}" if label else "text/plain"
+    raw = b"Subject: " + subject.replace(b"\r", b"").replace(b"\n", b"") + b"\r\n"
+    raw += f"Content-Type: {ctype}\r\n\r\n".encode() + body
+    msg = parse_message(raw)
+    (msg.text + msg.subject).encode("utf-8")
+
+
 def test_raw_utf8_headers_and_invalid_from() -> None:
     """Raw 8-bit header bytes are read as UTF-8 (not replaced by U+FFFD), and a From with an
     unquoted comma (a phisher's favourite) still yields its address, noted as invalid."""

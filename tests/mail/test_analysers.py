@@ -91,6 +91,40 @@ def test_links() -> None:
     assert "links.lookalike_host" in got
 
 
+def _qr_png(text: str) -> bytes:
+    import numpy as np
+    import zxingcpp
+    from PIL import Image
+
+    code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode)
+    img = Image.fromarray(np.array(code.to_image(scale=6)))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_qr_code_in_an_image_is_a_link_like_any_other() -> None:
+    """Quishing: the phishing URL is only in a QR code in a picture. It is decoded, named in a
+    reason, and checked like a link in the text (here against the blocklist)."""
+    url = "https://portofantwerpbruges-login.example/verify"
+    raw = message(
+        text="Scan the code with your phone to keep access to your mailbox.",
+        attachments=[("scan.png", _qr_png(url), "image/png")],
+    )
+    ctx = AnalysisContext(
+        protected_domains=CTX.protected_domains,
+        blocklist=frozenset({"portofantwerpbruges-login.example"}),
+    )
+    reasons = links.analyse(parse_message(raw), Envelope(), ctx)
+    qr = [r for r in reasons if r.name == "links.qr_code"]
+    assert qr and url in qr[0].detail
+    assert "intel.blocklist_domain" in names(reasons)
+    # A picture without a code, and bytes that are no image, are simply nothing.
+    plain = message(attachments=[("logo.png", _qr_png("x")[:60], "image/png")])
+    assert "links.qr_code" not in names(links.analyse(parse_message(plain), Envelope(), CTX))
+    assert links.decode_qr(b"\x89PNG not really") == []
+
+
 class _Index:
     def lookup(self, kind: str, value: str) -> list[object]:
         class M:

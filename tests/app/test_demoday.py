@@ -79,7 +79,7 @@ def test_demo_day_attack_joins_the_seeded_hybrid_incident(runtime: Runtime) -> N
     seed_alerts(runtime.bus, runtime.clock.now())
     seed_mail(runtime.mail, runtime.db)
     # As in `portguard demo`: seeded, then the day starts, then the consumers run.
-    day = DemoDay(runtime, speed=float("inf"))
+    day = DemoDay(runtime, speed=float("inf"), mail_seed=5143)
     steps = day.run_all()
     _drain(runtime)
     assert not day.problems
@@ -114,7 +114,7 @@ def test_demo_day_attack_joins_the_seeded_hybrid_incident(runtime: Runtime) -> N
 
 def test_start_and_stop_run_in_the_background(runtime: Runtime) -> None:
     seed_admin(runtime.db)
-    day = DemoDay(runtime, speed=DEFAULT_SPEED * 1000)  # the day in 0.3 s
+    day = DemoDay(runtime, speed=DEFAULT_SPEED * 1000, mail_seed=5143)  # the day in 0.3 s
     day.start()
     total = len(day.schedule(runtime.clock.now()))
     for _ in range(200):

@@ -287,4 +287,10 @@ def test_incident_detail_pages_alerts_and_timeline_and_hides_what_tlp_hides(api:
     assert [(e["kind"], e["value"]) for e in seen["entities"]] == [("ip", "192.0.2.90")]
     paged = api.client.get(f"/api/v1/incidents/{ref}/alerts", headers=op).json()
     assert [a["id"] for a in paged] == [a.id for a in alerts[:5]]
+    # Nor do the RED alerts' timeline entries show (they carry the alert's title and why).
+    entries = api.client.get(f"/api/v1/incidents/{ref}/timeline", headers=op).json()
+    about = [t["data"]["alert_id"] for t in entries if "alert_id" in t["data"]]
+    assert about == [a.id for a in alerts[:5]]
+    # Two entries hidden, one added by the TLP change.
+    assert seen["timeline_count"] == len(entries) == inc["timeline_count"] - 2 + 1
     assert api.client.get("/api/v1/incidents/INC-1999-0001/alerts", headers=op).status_code == 404

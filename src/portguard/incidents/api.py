@@ -81,13 +81,25 @@ def _page(
 Page = Annotated[tuple[int, int], Depends(_page)]
 
 
-def _visible(ctx: Ctx, session: DbSession, principal: Principal, incident_id: str) -> Any:
-    """The incident's alerts the reader may see (TLP), as a WHERE clause."""
-    labels = session.execute(
-        select(AlertRecord.tlp).where(AlertRecord.incident_id == incident_id).distinct()
-    ).scalars()
+def _scope(ctx: Ctx, session: DbSession, principal: Principal, incident_id: str) -> tuple[Any, Any]:
+    """WHERE clauses for what of the incident the reader may see: its alerts by TLP, and its
+    timeline less the entries of the alerts hidden (they carry the alert's title, why and
+    entities), which matters once an analyst lowered the incident below one of its alerts."""
+    labels = list(
+        session.execute(
+            select(AlertRecord.tlp).where(AlertRecord.incident_id == incident_id).distinct()
+        ).scalars()
+    )
     readable = [t for t in labels if _readable(ctx, principal, t)]
-    return (AlertRecord.incident_id == incident_id) & AlertRecord.tlp.in_(readable)
+    alerts = (AlertRecord.incident_id == incident_id) & AlertRecord.tlp.in_(readable)
+    entries = TimelineEntry.incident_id == incident_id
+    if len(readable) < len(labels):
+        hidden = select(AlertRecord.id).where(
+            AlertRecord.incident_id == incident_id, AlertRecord.tlp.not_in(readable)
+        )
+        ref = TimelineEntry.data["alert_id"].as_string()
+        entries = entries & (ref.is_(None) | ref.not_in(hidden))
+    return alerts, entries
 
 
 def _of(incident: Incident) -> Any:
@@ -109,13 +121,9 @@ def _alerts(session: DbSession, visible: Any, offset: int, limit: int) -> list[A
     return [AlertRead.of(a) for a in rows]
 
 
-def _timeline(session: DbSession, incident_id: str, offset: int, limit: int) -> list[TimelineRead]:
+def _timeline(session: DbSession, entries: Any, offset: int, limit: int) -> list[TimelineRead]:
     rows = session.execute(
-        select(TimelineEntry)
-        .where(TimelineEntry.incident_id == incident_id)
-        .order_by(TimelineEntry.seq)
-        .offset(offset)
-        .limit(limit)
+        select(TimelineEntry).where(entries).order_by(TimelineEntry.seq).offset(offset).limit(limit)
     ).scalars()
     return [TimelineRead.of(t) for t in rows]
 
@@ -151,8 +159,8 @@ def detail(
 ) -> IncidentDetail:
     from portguard.incidents import reporting
 
-    visible = _visible(ctx, session, principal, incident.id)
-    entries = _count(session, TimelineEntry.incident_id == incident.id)
+    visible, entries = _scope(ctx, session, principal, incident.id)
+    n_entries = _count(session, entries)
     base = IncidentRead.of(incident, alert_count=_count(session, visible))
     return IncidentDetail(
         **base.model_dump(),
@@ -168,8 +176,8 @@ def detail(
         mitigation_ongoing=incident.mitigation_ongoing,
         cross_border_details=incident.cross_border_details,
         alerts=_alerts(session, visible, 0, alerts),
-        timeline=_timeline(session, incident.id, max(entries - timeline, 0), timeline),
-        timeline_count=entries,
+        timeline=_timeline(session, entries, max(n_entries - timeline, 0), timeline),
+        timeline_count=n_entries,
         entities=_entities(session, visible),
         tasks=[TaskRead.model_validate(t) for t in incident.tasks],
         nis2=reporting.clock_json(incident, now=ctx.clock.now()),
@@ -229,7 +237,7 @@ def incident_alerts(
 ) -> list[AlertRead]:
     """The incident's alerts the reader may see, oldest first, a page at a time."""
     incident = load_incident(ctx, session, principal, incident_id)
-    return _alerts(session, _visible(ctx, session, principal, incident.id), *page)
+    return _alerts(session, _scope(ctx, session, principal, incident.id)[0], *page)
 
 
 @router.get("/incidents/{incident_id}/timeline", response_model=list[TimelineRead])
@@ -238,7 +246,7 @@ def incident_timeline(
 ) -> list[TimelineRead]:
     """The incident's timeline, oldest entry first, a page at a time."""
     incident = load_incident(ctx, session, principal, incident_id)
-    return _timeline(session, incident.id, *page)
+    return _timeline(session, _scope(ctx, session, principal, incident.id)[1], *page)
 
 
 @router.patch("/incidents/{incident_id}", response_model=IncidentDetail)

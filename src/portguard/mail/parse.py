@@ -179,13 +179,13 @@ def _header_str(value: object, charset: str = "latin-1") -> str:
 
 
 def _text_charset(msg: Message) -> str:
-    """The charset the message's first text part is read in (``_charset_of``): an old Korean or
+    """The charset the message's first text part is read in (``_read``): an old Korean or
     Chinese mailer wrote raw 8-bit headers in the same one. Latin-1 when there is no text."""
     for n, part in enumerate(msg.walk()):
         if n > 20:
             break
         if part.get_content_maintype() == "text" and not part.is_multipart():
-            cs = _charset_of(part, _payload(part), [])
+            cs = _read(part, _payload(part), [])[0]
             return "latin-1" if cs == "ascii" else cs
     return "latin-1"
 
@@ -233,38 +233,32 @@ def _detect(data: bytes) -> str:
     return str(best.encoding)
 
 
-def _charset_of(part: Message, data: bytes, notes: list[str]) -> str:
-    """The charset to read the part's bytes in: the declared one (as its WHATWG superset) when
-    the bytes are in it; else UTF-8 if they are UTF-8 (8-bit text labelled US-ASCII or not at
-    all, bytes invalid in the label); else the charset detection finds (a Russian mailer's
-    CP1251 under "us-ascii")."""
+def _read(part: Message, data: bytes, notes: list[str]) -> tuple[str, str]:
+    """The part's text and the charset it was read in: the declared one (as its WHATWG
+    superset) when the bytes are in it; else UTF-8 if they are UTF-8 (8-bit text labelled
+    US-ASCII or not at all, bytes invalid in the label); else the charset detection finds (a
+    Russian mailer's CP1251 under "us-ascii"). The words survive for the reader and the
+    classifier instead of turning into U+FFFD."""
     declared = (part.get_content_charset() or "").lower()
     if declared in _NO_LABEL and data.isascii():
-        return "ascii"
+        return "ascii", data.decode("ascii")
     charset = _SUPERSETS.get(declared, declared)
     if declared not in _NO_LABEL:
         try:
-            data.decode(charset)
-            return charset
+            return charset, data.decode(charset)
         except LookupError:
             notes.append(f"unknown charset {declared[:40]!r}")
         except (UnicodeError, ValueError):
             pass
     try:
-        data.decode("utf-8")
-        return "utf-8"
+        return "utf-8", data.decode("utf-8")
     except UnicodeDecodeError:
-        return _detect(data[:DETECT_BYTES])
-
-
-def _decode_text(part: Message, data: bytes, notes: list[str]) -> str:
-    """The part's text (``_charset_of``): the words survive for the reader and the classifier
-    instead of turning into U+FFFD."""
-    charset = _charset_of(part, data, notes)
+        pass
+    found = _detect(data[:DETECT_BYTES])
     try:
-        return data.decode(charset, errors="replace")
+        return found, data.decode(found, errors="replace")
     except (LookupError, UnicodeError, ValueError):
-        return data.decode("latin-1")
+        return "latin-1", data.decode("latin-1")
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -326,7 +320,7 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
             and not filename
             and "attachment" not in disposition
         ):
-            decoded = _decode_text(part, data, pm.malformed)
+            decoded = _read(part, data, pm.malformed)[1]
             is_html = ctype == "text/html" or (
                 decoded.lstrip()[:1] == "<" and bool(_TAG_RE.search(decoded[:2000]))
             )

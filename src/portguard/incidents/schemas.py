@@ -112,8 +112,7 @@ class TimelineRead(BaseModel):
 
     @classmethod
     def of(cls, entry: TimelineEntry) -> TimelineRead:
-        e = entry
-        return cls(at=e.at, kind=e.kind, actor=e.actor, text=e.text, data=e.data)
+        return cls.model_validate(entry, from_attributes=True)
 
 
 class TaskRead(BaseModel):

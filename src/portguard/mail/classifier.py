@@ -5,11 +5,11 @@ character 4-grams of the subject and of the body's first 1,500 characters (they 
 misspellings, obfuscation and languages the word list handles badly), the shapes of tokens with
 digits (``$9,999``, ``A9A-9``), the link hosts' registered domains, attachment types (not
 business documents: PDF, Office), and the names of the rule analysers' findings that training
-saw often enough to weigh. They never
-include dates, ``Received``/``Message-ID``/``X-Mailer`` or any other era-specific header,
-``List-*``/Mailman headers or the bulk markers, charsets, e-mail addresses (the corpora's
-anonymisation placeholders), or upstream filters' verdicts (``X-Spam-*``): the model must learn
-phishing and spam, not the year, the mailing-list software or the corpus.
+saw often enough to weigh. They never include dates, ``Received``/``Message-ID``/``X-Mailer``
+or any other era-specific header, ``List-*``/Mailman headers or the bulk markers, charsets,
+e-mail addresses (the corpora's anonymisation placeholders), or upstream filters' verdicts
+(``X-Spam-*``): the model must learn phishing and spam, not the year, the mailing-list software
+or the corpus.
 
 The model's evidence is explained exactly: the findings it learned get the part of the evidence
 their weights carry (``links.text_mismatch`` scores what it means in mail like this one), the

@@ -239,7 +239,6 @@ def main() -> int:
     splits = other_splits(samples, args.folds, args.splits) if args.splits > 1 else {}
     peers: dict[str, dict[str, object]] = {}
     rounds: list[tuple[float, float]] = []
-    sp = speed()
     if args.peers:
         d = (
             run_peers(args.peer_sample, Path(tempfile.mkdtemp(prefix="mail-peers-")))
@@ -251,6 +250,8 @@ def main() -> int:
         sp = speed(paths=[p for p in on_sample if p.exists()])
         if args.rounds > 0:
             rounds = speed_rounds(d, [p for p in on_sample if p.exists()], args.rounds)
+    else:
+        sp = speed()
     if args.dump:
         args.dump.write_text(json.dumps(by_path))
     order = [*CLASSES, "port_mail_generated"]

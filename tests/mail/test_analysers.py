@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import zipfile
 
+from portguard.mail import alerts, pdf
 from portguard.mail.analysers import attachments, auth, impersonation, links
 from portguard.mail.analysers.base import AnalysisContext, Envelope, lookalike_of, skeleton
 from portguard.mail.parse import parse_message
+from portguard.mail.portmail import pdf_document
 from portguard.mail.resolver import StaticResolver
 from portguard.mail.testing import message
 
@@ -125,6 +127,164 @@ def test_qr_code_in_an_image_is_a_link_like_any_other() -> None:
     assert links.decode_qr(b"\x89PNG not really") == []
 
 
+def _pdf(
+    *,
+    link: str | None = None,
+    qr: str | None = None,
+    password: str | None = None,
+    owner: bool = False,
+) -> bytes:
+    """A one-page PDF made as a lure is: a picture (a QR code, or a blank), a link annotation
+    over it, and perhaps a password."""
+    from PIL import Image
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.annotations import Link
+
+    img = Image.open(io.BytesIO(_qr_png(qr))) if qr else Image.new("RGB", (200, 100), "white")
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "PDF")
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buf.getvalue())))
+    if link:
+        writer.add_annotation(0, Link(rect=(10, 10, 190, 90), url=link))
+    if password is not None:
+        # ``owner``: locked against editing only; anyone (and any scanner) can open it.
+        writer.encrypt("" if owner else password, owner_password=password, algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_lures_link_is_checked_like_a_link_in_the_mail() -> None:
+    """The lure's URL is only in the PDF's link annotation. It is a link of the message (first
+    in line, so a body padded with links cannot push it out), its reasons say where it was, and
+    it is checked against the blocklist."""
+    padding = " ".join(f"https://news.example.org/item/{i}" for i in range(300))
+    raw = message(
+        text="Your invoice is attached. " + padding,
+        attachments=[("invoice.pdf", _pdf(link="https://bit.ly/3lure"), "application/pdf")],
+    )
+    msg = parse_message(raw)
+    assert msg.links[0].url == "https://bit.ly/3lure" and msg.links[0].where == "invoice.pdf"
+    ctx = AnalysisContext(protected_domains=CTX.protected_domains, blocklist=frozenset({"bit.ly"}))
+    reasons = links.analyse(msg, Envelope(), ctx)
+    short = [r for r in reasons if r.name == "links.shortener"]
+    assert short and "(in invoice.pdf)" in short[0].detail
+    assert "intel.blocklist_domain" in names(reasons)
+    # An alert on it carries the URL, so incidents correlate on it.
+    assert "https://bit.ly/3lure" in {e.value for e in alerts.entities(msg, [])}
+    # Hosted static sites are where such buttons go.
+    hosted = message(
+        attachments=[
+            ("doc.pdf", _pdf(link="https://xkqz.z13.web.core.windows.net/"), "application/pdf")
+        ]
+    )
+    assert "links.hosted_page" in names(links.analyse(parse_message(hosted), Envelope(), CTX))
+
+
+def test_a_qr_code_in_a_pdf_is_read() -> None:
+    url = "https://portofantwerpbruges-login.example/mfa"
+    raw = message(
+        text="Scan the code in the attached notice to renew your access badge.",
+        attachments=[("notice.pdf", _pdf(qr=url), "application/pdf")],
+    )
+    qr = [
+        r for r in links.analyse(parse_message(raw), Envelope(), CTX) if r.name == "links.qr_code"
+    ]
+    assert qr and url in qr[0].detail and "(in notice.pdf)" in qr[0].detail
+    assert "links.qr_code" not in names(
+        links.analyse(
+            parse_message(message(attachments=[("a.pdf", _pdf(), "application/pdf")])),
+            Envelope(),
+            CTX,
+        )
+    )
+
+
+def test_password_protected_pdf() -> None:
+    """Locked with a password given in the mail's text: nothing inside can be scanned. A PDF
+    locked only against editing opens for anyone and is read as usual."""
+    locked = message(
+        text="The statement is attached, password 4711.",
+        attachments=[
+            ("statement.pdf", _pdf(link="https://x.example/", password="4711"), "application/pdf")
+        ],
+    )
+    msg = parse_message(locked)
+    got = attachments.analyse(msg, Envelope(), CTX)
+    assert "attachments.encrypted_pdf" in names(got)
+    assert not msg.links or all(not lk.where for lk in msg.links)
+    owner_only = message(
+        attachments=[
+            (
+                "b.pdf",
+                _pdf(link="https://bit.ly/owner", password="x", owner=True),
+                "application/pdf",
+            )
+        ]
+    )
+    msg = parse_message(owner_only)
+    assert "attachments.encrypted_pdf" not in names(attachments.analyse(msg, Envelope(), CTX))
+    assert msg.links[0].url == "https://bit.ly/owner"
+
+
+def test_a_decompression_bomb_in_a_pdf_picture_is_not_decoded() -> None:
+    """A 100 x 100 picture whose data inflates to 400 MB: pypdf stops at its output limit, the
+    picture is skipped, and the message still gets its verdict."""
+    import zlib
+
+    from PIL import Image
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject
+
+    buf = io.BytesIO()
+    Image.new("RGB", (100, 100), "white").save(buf, "PDF")
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buf.getvalue())))
+    z = zlib.compressobj(9)
+    bomb = b"".join(z.compress(bytes(1 << 20)) for _ in range(400)) + z.flush()
+    for ref in writer.pages[0]["/Resources"]["/XObject"].values():
+        xobj = ref.get_object()
+        xobj._data = bomb  # the raw (already compressed) stream, as a hostile writer would
+        xobj[NameObject("/Filter")] = NameObject("/FlateDecode")
+    out = io.BytesIO()
+    writer.write(out)
+    assert list(pdf.images(out.getvalue())) == []
+    raw = message(attachments=[("scan.pdf", out.getvalue(), "application/pdf")])
+    msg = parse_message(raw)
+    assert msg.attachments[0].pdf is not None and not msg.attachments[0].pdf.error
+    assert not links.analyse(msg, Envelope(), CTX)
+
+
+def test_a_broken_pdf_is_noted_not_fatal() -> None:
+    raw = message(
+        attachments=[("x.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 40, "application/pdf")]
+    )
+    msg = parse_message(raw)
+    assert msg.attachments[0].pdf is not None and msg.attachments[0].pdf.error
+    assert not links.analyse(msg, Envelope(), CTX)
+    said = [
+        r
+        for r in attachments.analyse(msg, Envelope(), CTX)
+        if r.name == "attachments.pdf_unreadable"
+    ]
+    assert said and "x.pdf" in said[0].detail and said[0].kind == "malware"
+
+
+def test_generated_port_mail_pdfs_are_real_pdfs() -> None:
+    """The generator's invoices must be what the gateway meets in real mail: PDFs that open,
+    with a link to the sender's site, and nothing flagged on them."""
+    from portguard.mail.portmail import generate
+
+    seen = 0
+    for raw in generate(60, seed=3, part="eval"):
+        msg = parse_message(raw)
+        for att in msg.attachments:
+            assert att.pdf is not None and not att.pdf.error and not att.pdf.encrypted
+            assert att.pdf.links and att.pdf.links[0].startswith("https://www.")
+            assert not attachments.analyse(msg, Envelope(), CTX)
+            seen += 1
+    assert seen > 10
+
+
 class _Index:
     def lookup(self, kind: str, value: str) -> list[object]:
         class M:
@@ -185,8 +345,9 @@ def test_attachments_by_content() -> None:
     assert "attachments.archive_executable" in names(
         attachments.analyse(parse_message(raw), Envelope(), CTX)
     )
-    pdf = message(attachments=[("x.pdf", b"%PDF-1.7\n%%EOF", "application/pdf")])
-    assert attachments.analyse(parse_message(pdf), Envelope(), CTX) == []
+    plain_pdf = pdf_document(["Invoice INV-2231"], "https://www.katoennatie.com/")
+    doc = message(attachments=[("x.pdf", plain_pdf, "application/pdf")])
+    assert attachments.analyse(parse_message(doc), Envelope(), CTX) == []
 
 
 def test_trusted_authentication_results_only() -> None:

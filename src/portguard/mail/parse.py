@@ -5,7 +5,8 @@ failure here becomes a ``malformed`` note on the result, and limits bound the wo
 ``MAX_PARTS`` MIME parts, ``MAX_TEXT`` characters of text, ``MAX_LINKS`` links. Text parts are
 decoded in their declared charset when their bytes are in it, else as UTF-8 or in the charset
 that detection (charset-normalizer) finds, else as Latin-1 (never fails); HTML is reduced to its
-visible text and its links (href and the text shown for it), forms and scripts.
+visible text and its links (href and the text shown for it), forms and scripts. PDF attachments
+are read for their link annotations and whether they are locked (``portguard.mail.pdf``).
 """
 
 from __future__ import annotations
@@ -22,11 +23,16 @@ from email.utils import getaddresses, parseaddr
 
 import charset_normalizer
 
+from portguard.mail import pdf
+from portguard.mail.pdf import PdfFacts
+
 __all__ = ["Attachment", "Link", "ParsedMessage", "parse_message"]
 
 MAX_PARTS = 200
 MAX_TEXT = 200_000
 MAX_LINKS = 500
+#: PDF attachments read for links (a message with more is unusual; the rest are still attachments).
+MAX_PDFS = 5
 MAX_HEADER = 8_000
 
 _URL_RE = re.compile(r"""\b(?:https?://|www\.)[^\s<>"'(){}\[\]]{2,2000}""", re.I)
@@ -58,6 +64,8 @@ class Link:
     url: str
     #: The text shown for it (HTML anchors), or "" for a bare URL in text.
     text: str = ""
+    #: The attachment it is in (a PDF's link annotation), or "" for the message's own text.
+    where: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +76,8 @@ class Attachment:
     sha256: str
     #: Whether it came as an inline image (QR codes) rather than a named attachment.
     inline: bool = False
+    #: What a PDF holds (links, locked or not); None for anything else.
+    pdf: PdfFacts | None = None
 
 
 @dataclass
@@ -300,6 +310,7 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
 
     texts: list[str] = []
     htmls: list[str] = []
+    pdf_reads = 0
     for n, part in enumerate(msg.walk()):
         if n >= MAX_PARTS:
             pm.malformed.append(f"more than {MAX_PARTS} MIME parts")
@@ -329,6 +340,10 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
         if ctype == "message/rfc822":
             continue
         if data or filename:
+            facts = None
+            if pdf_reads < MAX_PDFS and pdf.is_pdf(data):
+                pdf_reads += 1
+                facts = pdf.inspect(data)
             pm.attachments.append(
                 Attachment(
                     filename=filename[:300],
@@ -336,6 +351,7 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
                     data=data,
                     sha256=hashlib.sha256(data).hexdigest(),
                     inline=not filename and ctype.startswith("image/"),
+                    pdf=facts,
                 )
             )
     pm.text = "\n".join(texts)[:MAX_TEXT]
@@ -346,7 +362,15 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
         if link.url not in seen:
             links.append(link)
             seen.add(link.url)
-    pm.links = links[:MAX_LINKS]
+    # A PDF's links come first: when a mail carries a PDF lure, its button is the one that
+    # matters, and padding the body with links must not push it out of the checks.
+    in_pdfs = [
+        Link(url, "", att.filename or "attachment.pdf")
+        for att in pm.attachments
+        if att.pdf is not None
+        for url in att.pdf.links
+    ]
+    pm.links = in_pdfs[:MAX_LINKS] + links[:MAX_LINKS]
 
 
 #: ``addr``, ``<addr>`` or ``Plain Name <addr>``: most headers, parsed without the standard

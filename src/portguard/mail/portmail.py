@@ -274,10 +274,47 @@ def generate(n: int, seed: int = 7, part: str = "all") -> list[bytes]:
             )
         if rnd.random() < 0.4:
             msg.add_attachment(
-                b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+                pdf_document(
+                    [f"{ff} {fl}", msg["Subject"], f"Reference {vals['ref']}"],
+                    f"https://www.{dom}/",
+                ),
                 maintype="application",
                 subtype="pdf",
                 filename=f"{vals['ref']}.pdf",
             )
         out.append(bytes(msg))
     return out
+
+
+def pdf_document(lines: list[str], url: str) -> bytes:
+    """A small, valid one-page PDF: the lines in Helvetica and a link to ``url`` in the
+    footer, as a company's invoice or notice carries (readers and pypdf open it)."""
+
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    ops = "".join(
+        f"BT /F1 12 Tf 60 {780 - 20 * i} Td ({esc(line)}) Tj ET\n" for i, line in enumerate(lines)
+    )
+    ops += f"BT /F1 9 Tf 60 40 Td ({esc(url)}) Tj ET\n"
+    content = ops.encode("cp1252", "replace")
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R"
+        b"/Resources<</Font<</F1 5 0 R>>>>/Annots[6 0 R]>>",
+        b"<</Length %d>>stream\n" % len(content) + content + b"\nendstream",
+        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>",
+        b"<</Type/Annot/Subtype/Link/Rect[60 36 300 52]/Border[0 0 0]"
+        b"/A<</S/URI/URI(" + esc(url).encode("latin-1", "replace") + b")>>>>",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

@@ -1,6 +1,6 @@
 """Attachments, judged by content, not by name: executables, Office macros (oletools), archives
 holding executables or encrypted, zip bombs, disk images, HTML smuggling and credential pages,
-PDFs that run code, and attachment hashes against the indicator index."""
+PDFs that run code or are password-protected, and attachment hashes against the indicator index."""
 
 from __future__ import annotations
 
@@ -262,6 +262,27 @@ def _one(att: Attachment, ctx: AnalysisContext, out: list[Reason]) -> None:
                 "attachments.dangerous_type",
                 6.0,
                 f"{name}: {('disk image' if kind == 'iso' else '.' + ext)} files run code",
+                kind="malware",
+            )
+        )
+    # An attachment fact, not the message's malformation (``malformed`` is a learned finding
+    # that phishing_pot's broken MIME taught to weigh heavily): a small, unlearned score that
+    # tells the operator the file's links were not checked.
+    if att.pdf is not None and att.pdf.error:
+        out.append(
+            Reason(
+                "attachments.pdf_unreadable",
+                1.0,
+                f"{name}: {att.pdf.error}; its links and pictures were not checked",
+                kind="malware",
+            )
+        )
+    if att.pdf is not None and att.pdf.encrypted:  # the parser read it (header in the first KB)
+        out.append(
+            Reason(
+                "attachments.encrypted_pdf",
+                3.0,
+                f"{name}: password-protected PDF (scanners cannot look inside)",
                 kind="malware",
             )
         )

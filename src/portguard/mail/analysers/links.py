@@ -1,14 +1,17 @@
 """Links: shown text vs. real target, IP and shortened URLs, look-alike hosts, credential forms,
-QR codes in images (zxing-cpp), and every URL, domain, IP and the sender checked against the ISAC
-indicator index and the local blocklist."""
+QR codes in images and in PDFs' pictures (zxing-cpp), and every URL (the message's and its PDFs'
+link annotations), domain, IP and the sender checked against the ISAC indicator index and the
+local blocklist."""
 
 from __future__ import annotations
 
 import io
 import ipaddress
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
+from portguard.mail import pdf
 from portguard.mail.analysers.base import (
     AnalysisContext,
     Envelope,
@@ -58,6 +61,8 @@ HOSTING = frozenset(
         "firebaseapp.com",
         "r2.dev",
         "blob.core.windows.net",
+        "web.core.windows.net",
+        "script.google.com",
         "ipfs.io",
         "dweb.link",
         "pages.dev",
@@ -109,7 +114,6 @@ def decode_qr(data: bytes) -> list[str]:
     """Texts of the QR codes in an image ([] for anything that is not a readable image)."""
     import warnings
 
-    import zxingcpp
     from PIL import Image
 
     try:
@@ -118,13 +122,49 @@ def decode_qr(data: bytes) -> list[str]:
             img = Image.open(io.BytesIO(data))
             if img.width * img.height > QR_MAX_PIXELS:
                 return []
-            img.thumbnail((1600, 1600))
-            found = zxingcpp.read_barcodes(
-                img.convert("L"), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
-            )
+            return _qr_texts(img)
+    except Exception:
+        return []
+
+
+def _qr_texts(img: Any) -> list[str]:
+    """Texts of the QR codes in a Pillow image."""
+    import zxingcpp
+
+    try:
+        img.thumbnail((1600, 1600))
+        found = zxingcpp.read_barcodes(
+            img.convert("L"), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        )
     except Exception:
         return []
     return [b.text for b in found if b.valid][:10]
+
+
+def _qr_links(msg: ParsedMessage) -> list[Link]:
+    """Links in the QR codes of the message's pictures and of its PDFs' first pages."""
+    out: list[Link] = []
+    budget = QR_MAX_IMAGES
+    for att in msg.attachments:
+        if budget <= 0:
+            break
+        if att.content_type.startswith("image/") and att.pdf is None:
+            if len(att.data) >= 5_000_000:
+                continue
+            budget -= 1
+            texts = decode_qr(att.data)
+        elif att.pdf is not None and not att.pdf.encrypted and not att.pdf.error:
+            texts = []
+            for img in pdf.images(att.data):
+                budget -= 1
+                texts += _qr_texts(img)
+                if budget <= 0:
+                    break
+        else:
+            continue
+        for text in texts:
+            out += [Link(lk.url, "", att.filename) for lk in text_links(text)]
+    return out
 
 
 def _index_hits(ctx: AnalysisContext, kind: str, value: str) -> list[Reason]:
@@ -151,6 +191,11 @@ def _index_hits(ctx: AnalysisContext, kind: str, value: str) -> list[Reason]:
     return out
 
 
+def _in(link: Link) -> str:
+    """Where a link was found, for a reason's detail: " (in invoice.pdf)" or ""."""
+    return f" (in {link.where[:80]})" if link.where else ""
+
+
 def _under(host: str, names: frozenset[str]) -> bool:
     """``host`` is one of ``names`` or a subdomain of one."""
     labels = host.split(".")
@@ -159,14 +204,12 @@ def _under(host: str, names: frozenset[str]) -> bool:
 
 def analyse(msg: ParsedMessage, env: Envelope, ctx: AnalysisContext) -> list[Reason]:
     reasons: list[Reason] = []
-    links: list[Link] = list(msg.links)
-    images = [a for a in msg.attachments if a.content_type.startswith("image/")]
-    for att in images[:QR_MAX_IMAGES]:
-        if len(att.data) < 5_000_000:
-            for text in decode_qr(att.data):
-                for link in text_links(text):
-                    reasons.append(Reason("links.qr_code", 2.0, f"QR code points to {link.url}"))
-                    links.append(link)
+    qr = _qr_links(msg)
+    for link in qr:
+        reasons.append(Reason("links.qr_code", 2.0, f"QR code points to {link.url}{_in(link)}"))
+    # Hidden links first (QR codes; the PDFs' lead ``msg.links``): a body padded with links must
+    # not push them past the checks' limits.
+    links: list[Link] = qr + msg.links
     seen_hosts: set[str] = set()
     host_facts: dict[str, tuple[bool, bool, bool]] = {}
     mismatch = ip_url = short = userinfo = 0
@@ -196,17 +239,17 @@ def analyse(msg: ParsedMessage, env: Envelope, ctx: AnalysisContext) -> list[Rea
         is_ip, is_short, is_hosting = facts
         if is_ip:
             ip_url += 1
-            first.setdefault("ip", url[:200])
+            first.setdefault("ip", url[:200] + _in(link))
         if is_short:
             short += 1
-            first.setdefault("short", url[:200])
+            first.setdefault("short", url[:200] + _in(link))
         if "@" in url and "@" in (urlsplit(url if "://" in url else "http://" + url).netloc or ""):
             userinfo += 1
-            first.setdefault("userinfo", url[:200])
+            first.setdefault("userinfo", url[:200] + _in(link))
         if is_hosting:
-            first.setdefault("hosting", url[:200])
+            first.setdefault("hosting", url[:200] + _in(link))
         if _CHAT_RE.search(url):
-            first.setdefault("chat", url[:200])
+            first.setdefault("chat", url[:200] + _in(link))
         seen_hosts.add(host)
     if "hosting" in first:
         reasons.append(

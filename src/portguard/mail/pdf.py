@@ -45,6 +45,8 @@ class PdfFacts:
     #: URIs of the link annotations (``https://...``, ``mailto:``), in page order, deduplicated.
     links: tuple[str, ...] = ()
     pages: int = 0
+    #: Pictures on the first ``IMAGE_PAGES`` pages (``images`` has nothing to read when 0).
+    pictures: int = 0
     #: Why the file could not be read ("" when it could).
     error: str = ""
 
@@ -82,7 +84,8 @@ def inspect(data: bytes) -> PdfFacts:
                     links.setdefault(uri[:2000])
             if len(links) >= MAX_LINKS:
                 break
-        return PdfFacts(links=tuple(list(links)[:MAX_LINKS]), pages=len(pages))
+        pictures = sum(len(_pictures(page)) for page in pages[:IMAGE_PAGES])
+        return PdfFacts(links=tuple(list(links)[:MAX_LINKS]), pages=len(pages), pictures=pictures)
     except Exception as exc:  # pypdf raises many kinds on broken files; RecursionError too
         return PdfFacts(error=f"unreadable PDF ({type(exc).__name__})")
 
@@ -104,6 +107,21 @@ def _uri(ref: Any) -> str:
         return ""
 
 
+def _pictures(page: Any) -> list[tuple[str, Any]]:
+    """``(name, dictionary)`` of the page's picture objects (at most 50 objects looked at)."""
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    if xobjects is None:
+        return []
+    xobjects = xobjects.get_object()
+    out = []
+    for name in list(xobjects.keys())[:50]:
+        xobj = xobjects[name].get_object()
+        if xobj.get("/Subtype") == "/Image":
+            out.append((name, xobj))
+    return out
+
+
 def images(data: bytes) -> Iterator[Any]:
     """Pillow images of the pictures on the first pages (at most ``MAX_IMAGES``), for QR codes.
 
@@ -116,15 +134,7 @@ def images(data: bytes) -> Iterator[Any]:
             return
         count = 0
         for page in reader.pages[:IMAGE_PAGES]:
-            resources = page.get("/Resources")
-            xobjects = resources.get_object().get("/XObject") if resources is not None else None
-            if xobjects is None:
-                continue
-            xobjects = xobjects.get_object()
-            for name in list(xobjects.keys())[:50]:
-                xobj = xobjects[name].get_object()
-                if xobj.get("/Subtype") != "/Image":
-                    continue
+            for name, xobj in _pictures(page):
                 pixels = int(xobj.get("/Width", 0)) * int(xobj.get("/Height", 0))
                 if not 0 < pixels <= MAX_PIXELS:
                     continue

@@ -200,6 +200,56 @@ def test_a_qr_code_in_a_pdf_is_read() -> None:
     )
 
 
+def _vector_qr_pdf(text: str, *, one_fill: bool) -> bytes:
+    """A PDF that draws a QR code as vector squares (``re``), as PDF libraries draw codes: a
+    white page, then the dark modules, each filled apart or all in one ``f``."""
+    import numpy as np
+    import zxingcpp
+
+    code = np.array(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode).to_image(scale=1))
+    n = code.shape[0]
+    squares = [
+        f"{c} {n - 1 - r} 1 1 re" + ("" if one_fill else " f")
+        for r in range(n)
+        for c in range(n)
+        if code[r, c] < 128
+    ]
+    ops = ["1 g 0 0 595 842 re f", "q 3 0 0 3 220 520 cm 0 0 0 rg", *squares]
+    content = "\n".join([*ops, "f" if one_fill else "", "Q"]).encode()
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>",
+        b"<</Length %d>>stream\n" % len(content) + content + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<</Size 5/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def test_a_qr_code_drawn_as_vector_squares_in_a_pdf_is_read() -> None:
+    """No picture at all: the code is drawn with filled squares. The page's paths are drawn
+    and decoded; a text-only PDF is not drawn."""
+    url = "https://portofantwerpbruges-login.example/badge"
+    for one_fill in (True, False):
+        raw = message(
+            text="Your access badge expires today. Scan the code in the attached notice.",
+            attachments=[("notice.pdf", _vector_qr_pdf(url, one_fill=one_fill), "application/pdf")],
+        )
+        msg = parse_message(raw)
+        assert msg.attachments[0].pdf is not None and msg.attachments[0].pdf.drawings == 1
+        qr = [r for r in links.analyse(msg, Envelope(), CTX) if r.name == "links.qr_code"]
+        assert qr and url in qr[0].detail, one_fill
+    text_only = pdf.inspect(pdf_document(["Invoice 1"] * 30, "https://www.katoennatie.com/"))
+    assert text_only.drawings == 0 and text_only.pictures == 0
+
+
 def test_password_protected_pdf() -> None:
     """Locked with a password given in the mail's text: nothing inside can be scanned. A PDF
     locked only against editing opens for anyone and is read as usual."""

@@ -8,8 +8,10 @@ encrypted archive is.
 
 Read with pypdf: pure Python, so a hostile file can raise or be slow but cannot corrupt the
 process, and the gateway's scanning threads need no lock (PDFium, the faster renderer, is not
-thread-safe). Pictures drawn as vector paths are not rendered, so a QR code drawn that way is
-not read. Every function is bounded (``MAX_BYTES``, ``MAX_PAGES``, ``MAX_LINKS``,
+thread-safe). Pages are not rendered; a page that fills many shapes (a QR code drawn as vector
+squares, as PDF libraries draw them) has its filled paths drawn in black and white for the QR
+decoder (``_drawing``: fill colours, ``q``/``Q`` and ``cm`` followed; text, pictures, clipping
+and forms left out). Every function is bounded (``MAX_BYTES``, ``MAX_PAGES``, ``MAX_LINKS``,
 ``MAX_IMAGES``, ``MAX_PIXELS``) and never raises.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +35,12 @@ MAX_LINKS = 50
 MAX_IMAGES = 10
 #: A picture larger than this (pixels) is not decoded: a decompression bomb must not load.
 MAX_PIXELS = 25_000_000
+#: A page with at least this many filled shapes may draw a QR code as vector paths (one square
+#: per dark module: ~200 for the smallest code); its paths are then drawn and searched.
+MIN_SHAPES = 100
+#: Content-stream operations looked at per page, and the drawing's longer side in pixels.
+MAX_OPERATIONS = 100_000
+DRAW_SIDE = 1600
 
 # pypdf logs a warning for every oddity of a malformed file; a gateway scanning hostile PDFs
 # all day would fill its log with them.
@@ -45,8 +54,10 @@ class PdfFacts:
     #: URIs of the link annotations (``https://...``, ``mailto:``), in page order, deduplicated.
     links: tuple[str, ...] = ()
     pages: int = 0
-    #: Pictures on the first ``IMAGE_PAGES`` pages (``images`` has nothing to read when 0).
+    #: Pictures on the first ``IMAGE_PAGES`` pages, and of those pages the ones that fill enough
+    #: shapes to draw a QR code as vector paths (``images`` has nothing to read when both are 0).
     pictures: int = 0
+    drawings: int = 0
     #: Why the file could not be read ("" when it could).
     error: str = ""
 
@@ -84,8 +95,13 @@ def inspect(data: bytes) -> PdfFacts:
                     links.setdefault(uri[:2000])
             if len(links) >= MAX_LINKS:
                 break
-        pictures = sum(len(_pictures(page)) for page in pages[:IMAGE_PAGES])
-        return PdfFacts(links=tuple(list(links)[:MAX_LINKS]), pages=len(pages), pictures=pictures)
+        first = pages[:IMAGE_PAGES]
+        return PdfFacts(
+            links=tuple(list(links)[:MAX_LINKS]),
+            pages=len(pages),
+            pictures=sum(len(_pictures(page)) for page in first),
+            drawings=sum(_may_draw(page) for page in first),
+        )
     except Exception as exc:  # pypdf raises many kinds on broken files; RecursionError too
         return PdfFacts(error=f"unreadable PDF ({type(exc).__name__})")
 
@@ -122,8 +138,110 @@ def _pictures(page: Any) -> list[tuple[str, Any]]:
     return out
 
 
+_FILL_OPS = re.compile(rb"(?<![A-Za-z*])(?:re|f\*?|F|B\*?|b\*?)(?![A-Za-z*])")
+
+
+def _content(page: Any) -> Any:
+    try:
+        return page.get_contents()
+    except Exception:
+        return None
+
+
+def _may_draw(page: Any) -> bool:
+    """Whether the page fills enough shapes to draw a QR code (counted on the raw operators)."""
+    contents = _content(page)
+    if contents is None:
+        return False
+    data = contents.get_data()
+    return len(_FILL_OPS.findall(data[:2_000_000])) >= MIN_SHAPES
+
+
+def _luminance(operator: bytes, operands: list[Any]) -> float | None:
+    """The fill colour's lightness (0 black .. 1 white) set by a colour operator, else None."""
+    vals = [float(v) for v in operands if isinstance(v, (int, float))]
+    if operator in (b"sc", b"scn"):
+        operator = {1: b"g", 3: b"rg", 4: b"k"}.get(len(vals), b"")
+    if operator == b"g" and len(vals) == 1:
+        return vals[0]
+    if operator == b"rg" and len(vals) == 3:
+        return 0.299 * vals[0] + 0.587 * vals[1] + 0.114 * vals[2]
+    if operator == b"k" and len(vals) == 4:
+        return (1 - min(1.0, vals[3])) * (1 - min(1.0, max(vals[:3])))
+    return None
+
+
+def _drawing(page: Any) -> Any:
+    """The page's filled paths drawn in black and white (text and pictures left out): what a
+    QR code drawn as vector squares looks like to a camera. None when it fills few shapes."""
+    from PIL import Image, ImageDraw
+
+    contents = _content(page)
+    if contents is None:
+        return None
+    box = page.mediabox
+    x0, y0 = float(box.left), float(box.bottom)
+    width, height = float(box.width), float(box.height)
+    if width <= 0 or height <= 0:
+        return None
+    scale = DRAW_SIDE / max(width, height)
+    img = Image.new("L", (max(1, int(width * scale)), max(1, int(height * scale))), 255)
+    draw = ImageDraw.Draw(img)
+    Matrix = tuple[float, float, float, float, float, float]
+    ctm: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    dark = True
+    stack: list[tuple[Matrix, bool]] = []
+    subpaths: list[list[tuple[float, float]]] = []
+    shapes = 0
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        a, b, c, d, e, f = ctm
+        px, py = a * x + c * y + e, b * x + d * y + f
+        return ((px - x0) * scale, (height - (py - y0)) * scale)
+
+    for operands, operator in contents.operations[:MAX_OPERATIONS]:
+        nums = [float(v) for v in operands if isinstance(v, (int, float))]
+        if operator == b"q":
+            stack.append((ctm, dark))
+        elif operator == b"Q":
+            if stack:
+                ctm, dark = stack.pop()
+        elif operator == b"cm" and len(nums) == 6:
+            a, b, c, d, e, f = nums
+            p, q_, r, s_, t, u = ctm
+            ctm = (
+                a * p + b * r,
+                a * q_ + b * s_,
+                c * p + d * r,
+                c * q_ + d * s_,
+                e * p + f * r + t,
+                e * q_ + f * s_ + u,
+            )
+        elif operator == b"re" and len(nums) == 4:
+            x, y, w, h = nums
+            subpaths.append([point(x, y), point(x + w, y), point(x + w, y + h), point(x, y + h)])
+        elif operator == b"m" and len(nums) == 2:
+            subpaths.append([point(*nums)])
+        elif operator in (b"l", b"c", b"v", b"y") and len(nums) >= 2 and subpaths:
+            subpaths[-1].append(point(nums[-2], nums[-1]))  # curves by their end points
+        elif operator in (b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"):
+            for path in subpaths:
+                if len(path) >= 3:
+                    draw.polygon(path, fill=0 if dark else 255)
+                    shapes += 1
+            subpaths = []
+        elif operator in (b"n", b"S", b"s"):
+            subpaths = []
+        else:
+            light = _luminance(operator, operands)
+            if light is not None:
+                dark = light < 0.5
+    return img if shapes >= MIN_SHAPES else None
+
+
 def images(data: bytes) -> Iterator[Any]:
-    """Pillow images of the pictures on the first pages (at most ``MAX_IMAGES``), for QR codes.
+    """Pillow images for QR codes, at most ``MAX_IMAGES``: the pictures on the first pages,
+    then the drawings of those pages that fill many shapes (a QR code drawn as vector squares).
 
     Sizes are checked on the picture's dictionary before anything is decoded."""
     if len(data) > MAX_BYTES:
@@ -144,6 +262,14 @@ def images(data: bytes) -> Iterator[Any]:
                     continue
                 if img is not None:
                     yield img
+                    count += 1
+                    if count >= MAX_IMAGES:
+                        return
+        for page in reader.pages[:IMAGE_PAGES]:
+            if _may_draw(page):
+                drawing = _drawing(page)
+                if drawing is not None:
+                    yield drawing
                     count += 1
                     if count >= MAX_IMAGES:
                         return

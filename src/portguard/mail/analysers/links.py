@@ -153,7 +153,7 @@ def _qr_links(msg: ParsedMessage) -> list[Link]:
                 continue
             budget -= 1
             texts = decode_qr(att.data)
-        elif att.pdf is not None and att.pdf.pictures:
+        elif att.pdf is not None and (att.pdf.pictures or att.pdf.drawings):
             texts = []
             for img in pdf.images(att.data):
                 budget -= 1

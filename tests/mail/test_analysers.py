@@ -9,7 +9,7 @@ from portguard.mail import alerts, pdf
 from portguard.mail.analysers import attachments, auth, impersonation, links
 from portguard.mail.analysers.base import AnalysisContext, Envelope, lookalike_of, skeleton
 from portguard.mail.parse import parse_message
-from portguard.mail.portmail import pdf_document
+from portguard.mail.portmail import pdf_document, pdf_file
 from portguard.mail.resolver import StaticResolver
 from portguard.mail.testing import message
 
@@ -216,21 +216,14 @@ def _vector_qr_pdf(text: str, *, one_fill: bool) -> bytes:
     ]
     ops = ["1 g 0 0 595 842 re f", "q 3 0 0 3 220 520 cm 0 0 0 rg", *squares]
     content = "\n".join([*ops, "f" if one_fill else "", "Q"]).encode()
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>",
-        b"<</Length %d>>stream\n" % len(content) + content + b"\nendstream",
-    ]
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for i, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<</Size 5/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
+    return pdf_file(
+        [
+            b"<</Type/Catalog/Pages 2 0 R>>",
+            b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>",
+            b"<</Length %d>>stream\n" % len(content) + content + b"\nendstream",
+        ]
+    )
 
 
 def test_a_qr_code_drawn_as_vector_squares_in_a_pdf_is_read() -> None:

@@ -308,6 +308,12 @@ def pdf_document(lines: list[str], url: str) -> bytes:
         b"<</Type/Annot/Subtype/Link/Rect[60 36 300 52]/Border[0 0 0]"
         b"/A<</S/URI/URI(" + esc(url).encode("latin-1", "replace") + b")>>>>",
     ]
+    return pdf_file(objects)
+
+
+def pdf_file(objects: list[bytes]) -> bytes:
+    """A PDF of ``objects`` (numbered from 1, the first the catalogue) with a correct
+    cross-reference table."""
     out = bytearray(b"%PDF-1.7\n")
     offsets = []
     for n, body in enumerate(objects, 1):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from portguard.mail.classifier import (
+    DIM,
     EVIDENCE_SCALE,
     MAX_CONTENT,
     Classifier,
@@ -147,6 +148,32 @@ def test_an_old_model_file_is_refused_clearly(tmp_path: Path) -> None:
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"format": "portguard-mail-model/1"}))
     with pytest.raises(ValueError, match="retrain"):
+        Classifier.load(path)
+
+
+def test_a_model_of_fewer_hash_buckets_still_scores(model: Classifier, tmp_path: Path) -> None:
+    """An operator's model trained by an older release (fewer buckets) keeps working after an
+    upgrade: messages are folded onto its buckets. One from a larger space, or a broken file,
+    is refused with a message that says what to do."""
+    small = DIM >> 2
+    folded: dict[int, np.ndarray] = {}
+    for k, w in model.weights.items():
+        folded[k & (small - 1)] = folded.get(k & (small - 1), 0) + w
+    old = Classifier(folded, model.intercept, model.classes, model.meta, dim=small)
+    path = tmp_path / "old-dim.json"
+    old.save(path)
+    again = Classifier.load(path)
+    assert again.dim == small
+    for text in (PHISH[0].format(n=7), HAM[1].format(n=7)):
+        msg = parse_message(message(text=text))
+        a, b = model.evidence(msg, [MISMATCH]), again.evidence(msg, [MISMATCH])
+        assert a.kind == b.kind and b.value == pytest.approx(a.value, rel=0.1, abs=0.02)
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "dim": DIM * 2}))
+    with pytest.raises(ValueError, match="retrain"):
+        Classifier.load(path)
+    path.write_text(json.dumps({**doc, "dim": 1024}))
+    with pytest.raises(ValueError, match="outside"):
         Classifier.load(path)
 
 

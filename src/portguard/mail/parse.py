@@ -6,7 +6,8 @@ failure here becomes a ``malformed`` note on the result, and limits bound the wo
 decoded in their declared charset when their bytes are in it, else as UTF-8 or in the charset
 that detection (charset-normalizer) finds, else as Latin-1 (never fails); HTML is reduced to its
 visible text and its links (href and the text shown for it), forms and scripts. PDF attachments
-are read for their link annotations and whether they are locked (``portguard.mail.pdf``).
+are read for their link annotations and whether they are locked (``portguard.mail.pdf``),
+Office documents for their hyperlinks and what they fetch when opened (``portguard.mail.office``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from email.utils import getaddresses, parseaddr
 
 import charset_normalizer
 
-from portguard.mail import pdf
+from portguard.mail import office, pdf
+from portguard.mail.office import OfficeFacts
 from portguard.mail.pdf import PdfFacts
 
 __all__ = ["Attachment", "Link", "ParsedMessage", "parse_message"]
@@ -31,8 +33,8 @@ __all__ = ["Attachment", "Link", "ParsedMessage", "parse_message"]
 MAX_PARTS = 200
 MAX_TEXT = 200_000
 MAX_LINKS = 500
-#: PDF attachments read for links (a message with more is unusual; the rest are still attachments).
-MAX_PDFS = 5
+#: PDF and Office attachments read for links (more is unusual; the rest are still attachments).
+MAX_DOCUMENTS = 5
 MAX_HEADER = 8_000
 
 _URL_RE = re.compile(r"""\b(?:https?://|www\.)[^\s<>"'(){}\[\]]{2,2000}""", re.I)
@@ -78,6 +80,8 @@ class Attachment:
     inline: bool = False
     #: What a PDF holds (links, locked or not); None for anything else.
     pdf: PdfFacts | None = None
+    #: What an Office (OOXML) document links to and fetches; None for anything else.
+    office: OfficeFacts | None = None
 
 
 @dataclass
@@ -310,7 +314,7 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
 
     texts: list[str] = []
     htmls: list[str] = []
-    pdf_reads = 0
+    documents_read = 0
     for n, part in enumerate(msg.walk()):
         if n >= MAX_PARTS:
             pm.malformed.append(f"more than {MAX_PARTS} MIME parts")
@@ -340,10 +344,13 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
         if ctype == "message/rfc822":
             continue
         if data or filename:
-            facts = None
-            if pdf_reads < MAX_PDFS and pdf.is_pdf(data):
-                pdf_reads += 1
+            facts = office_facts = None
+            if documents_read < MAX_DOCUMENTS and pdf.is_pdf(data):
+                documents_read += 1
                 facts = pdf.inspect(data)
+            elif documents_read < MAX_DOCUMENTS and office.is_ooxml(data):
+                documents_read += 1
+                office_facts = office.inspect(data)
             pm.attachments.append(
                 Attachment(
                     filename=filename[:300],
@@ -352,6 +359,7 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
                     sha256=hashlib.sha256(data).hexdigest(),
                     inline=not filename and ctype.startswith("image/"),
                     pdf=facts,
+                    office=office_facts,
                 )
             )
     pm.text = "\n".join(texts)[:MAX_TEXT]
@@ -362,15 +370,14 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
         if link.url not in seen:
             links.append(link)
             seen.add(link.url)
-    # A PDF's links come first: when a mail carries a PDF lure, its button is the one that
-    # matters, and padding the body with links must not push it out of the checks.
-    in_pdfs = [
-        Link(url, "", att.filename or "attachment.pdf")
+    # Documents' links come first: when a mail carries a PDF or Word lure, its button is the one
+    # that matters, and padding the body with links must not push it out of the checks.
+    in_documents = [
+        Link(url, "", att.filename or "attachment")
         for att in pm.attachments
-        if att.pdf is not None
-        for url in att.pdf.links
+        for url in (att.pdf.links if att.pdf else att.office.links if att.office else ())
     ]
-    pm.links = in_pdfs[:MAX_LINKS] + links[:MAX_LINKS]
+    pm.links = in_documents[:MAX_LINKS] + links[:MAX_LINKS]
 
 
 #: ``addr``, ``<addr>`` or ``Plain Name <addr>``: most headers, parsed without the standard

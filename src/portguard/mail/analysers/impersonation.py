@@ -1,5 +1,6 @@
 """Impersonation: display-name spoofing, look-alike sender domains, Reply-To mismatch, and
-business e-mail compromise (BEC) wording in English, Dutch and French."""
+business e-mail compromise (BEC) wording in English, Dutch and French, in the mail and in the
+text of its PDF attachments."""
 
 from __future__ import annotations
 
@@ -287,11 +288,19 @@ def analyse(msg: ParsedMessage, env: Envelope, ctx: AnalysisContext) -> list[Rea
     factor = 1.0 if external else 0.5
     if from_dom in FREEMAIL or reasons:
         factor *= 1.5
-    low = text.lower()
+    # The mail's words first, then the letters and invoices in its PDFs (invoice fraud writes
+    # the changed IBAN there, under a one-line "see attached").
+    sources = [("", text.lower())] + [
+        (f" (in {att.filename[:80] or 'a PDF'})", att.pdf.text.lower())
+        for att in msg.attachments
+        if att.pdf is not None and att.pdf.text
+    ]
     for rule, score, _pattern in BEC_PATTERNS:
-        if not any(k in low for k in _BEC_WORDS[rule]):
-            continue  # cheap pre-filter: the regex cannot match without one of these
-        m = _BEC_LOWER[rule].search(low)
-        if m:
-            reasons.append(Reason(rule, score * factor, f"says {m.group(0)!r}"))
+        for where, low in sources:
+            if not any(k in low for k in _BEC_WORDS[rule]):
+                continue  # cheap pre-filter: the regex cannot match without one of these
+            m = _BEC_LOWER[rule].search(low)
+            if m:
+                reasons.append(Reason(rule, score * factor, f"says {m.group(0)!r}{where}"))
+                break
     return reasons

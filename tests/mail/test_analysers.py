@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import zipfile
 
+from tests.mail.vba import compound_file, macro_document
+
 from portguard.mail import alerts, pdf
 from portguard.mail.analysers import attachments, auth, impersonation, links
 from portguard.mail.analysers.base import AnalysisContext, Envelope, lookalike_of, skeleton
 from portguard.mail.parse import parse_message
 from portguard.mail.portmail import pdf_document, pdf_file
 from portguard.mail.resolver import StaticResolver
+from portguard.mail.schemas import Reason
 from portguard.mail.testing import message
 
 CTX = AnalysisContext(
@@ -346,6 +349,32 @@ def test_invoice_fraud_written_in_the_attached_pdf() -> None:
     )
     plain = message(attachments=[("INV-2231.pdf", invoice, "application/pdf")])
     assert not impersonation.analyse(parse_message(plain), Envelope(), CTX)
+
+
+def test_office_macros_are_found_and_auto_run_ones_weigh_more() -> None:
+    """A Word 97-2003 document and a .docm package carrying a VBA project (written from the
+    specifications, tests/mail/vba.py): a macro that runs on opening is near-certain malware,
+    another one suspicious; the same document without a project is nothing."""
+    dropper = macro_document(
+        'Sub AutoOpen()\r\n    Shell "powershell -enc SQBFAFgA"\r\nEnd Sub\r\n'
+    )
+    tool = macro_document("Function Total(a, b)\r\n    Total = a + b\r\nEnd Function\r\n")
+
+    def found(name: str, data: bytes) -> dict[str, Reason]:
+        raw = message(attachments=[(name, data, "application/msword")])
+        return {r.name: r for r in attachments.analyse(parse_message(raw), Envelope(), CTX)}
+
+    auto = found("invoice.doc", dropper)["attachments.office_macro"]
+    assert auto.score == 8.0 and "run on open" in auto.detail and auto.kind == "malware"
+    assert found("sums.doc", tool)["attachments.office_macro"].score == 5.0
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document/>")
+        z.writestr("word/vbaProject.bin", dropper)
+    assert found("order.docm", buf.getvalue())["attachments.office_macro"].score == 8.0
+    plain = compound_file("Data", {"x": b"nothing here"}, {"y": b"or here"})
+    assert "attachments.office_macro" not in found("old.doc", plain)
 
 
 def test_password_protected_pdf() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 import zipfile
 
 from portguard.mail.analysers.base import AnalysisContext, Envelope
@@ -121,7 +122,10 @@ def _ext(name: str) -> str:
 
 def _macros(name: str, data: bytes) -> Reason | None:
     try:
-        from oletools.olevba import VBA_Parser
+        with warnings.catch_warnings():
+            # olevba still calls pyparsing's pre-3.0 names, which warn on import.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from oletools.olevba import VBA_Parser
     except ImportError:
         return None
     try:

@@ -106,12 +106,16 @@ def inspect(data: bytes) -> PdfFacts:
             if len(links) >= MAX_LINKS:
                 break
         first = pages[:IMAGE_PAGES]
+        contents = [_content(page) for page in first]  # decoded once for both uses
         return PdfFacts(
             links=tuple(list(links)[:MAX_LINKS]),
             pages=len(pages),
             pictures=sum(len(_pictures(page)) for page in first),
-            drawings=sum(_may_draw(page) for page in first),
-            text="\n".join(_text(page) for page in pages[:TEXT_PAGES])[:MAX_TEXT],
+            drawings=sum(_fills_many(content) for content in contents),
+            text="\n".join(
+                _text(page, content)
+                for page, content in zip(first[:TEXT_PAGES], contents[:TEXT_PAGES], strict=True)
+            )[:MAX_TEXT],
         )
     except Exception as exc:  # pypdf raises many kinds on broken files; RecursionError too
         return PdfFacts(error=f"unreadable PDF ({type(exc).__name__})")
@@ -170,8 +174,8 @@ def _content(page: Any) -> bytes:
         return b""
 
 
-def _text(page: Any) -> str:
-    if len(_content(page)) > TEXT_MAX_CONTENT:
+def _text(page: Any, content: bytes) -> str:
+    if not content or len(content) > TEXT_MAX_CONTENT:
         return ""
     try:
         return str(page.extract_text())[:MAX_TEXT]
@@ -179,9 +183,10 @@ def _text(page: Any) -> str:
         return ""
 
 
-def _may_draw(page: Any) -> bool:
-    """Whether the page fills enough shapes to draw a QR code (counted on the raw operators)."""
-    return len(_FILL_OPS.findall(_content(page))) >= MIN_SHAPES
+def _fills_many(content: bytes) -> bool:
+    """Whether a page's content fills enough shapes to draw a QR code (counted on the raw
+    operators)."""
+    return len(_FILL_OPS.findall(content)) >= MIN_SHAPES
 
 
 def _luminance(operator: bytes, vals: list[float]) -> float | None:
@@ -300,7 +305,7 @@ def images(data: bytes) -> Iterator[Any]:
                     if count >= MAX_IMAGES:
                         return
         for page in reader.pages[:IMAGE_PAGES]:
-            if _may_draw(page):
+            if _fills_many(_content(page)):
                 drawing = _drawing(page)
                 if drawing is not None:
                     yield drawing

@@ -377,6 +377,29 @@ def test_office_macros_are_found_and_auto_run_ones_weigh_more() -> None:
     assert "attachments.office_macro" not in found("old.doc", plain)
 
 
+def test_a_zipped_login_page_is_judged_as_the_page() -> None:
+    """Zipping the page hides it only from a glance: its form is a credential page, and where
+    it posts (and the links of a zipped PDF) are links of the message."""
+    page = (
+        b"<html><form action='https://owa-verify.example/post.php'>"
+        b"<input type=password name=p></form></html>"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("Remittance/view.html", page)
+        z.writestr("Remittance/terms.pdf", _pdf(link="https://bit.ly/3zipped"))
+    # The zip stores the PDF as is, so "%PDF-" is in its first kilobyte: still a zip.
+    assert not pdf.is_pdf(buf.getvalue()) and pdf.is_pdf(b"junk before the header\n" + _pdf())
+    raw = message(attachments=[("Remittance.zip", buf.getvalue(), "application/zip")])
+    msg = parse_message(raw)
+    found = {lk.url: lk.where for lk in msg.links}
+    assert found["https://owa-verify.example/post.php"] == "Remittance.zip"
+    assert found["https://bit.ly/3zipped"] == "Remittance.zip"
+    got = {r.name: r for r in attachments.analyse(msg, Envelope(), CTX)}
+    cred = got["attachments.credential_page"]
+    assert cred.score == 6.0 and "Remittance.zip/Remittance/view.html" in cred.detail
+
+
 def test_password_protected_pdf() -> None:
     """Locked with a password given in the mail's text: nothing inside can be scanned. A PDF
     locked only against editing opens for anyone and is read as usual."""

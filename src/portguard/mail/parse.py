@@ -17,7 +17,9 @@ import email.header
 import email.policy
 import hashlib
 import html
+import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses, parseaddr
@@ -33,8 +35,10 @@ __all__ = ["Attachment", "Link", "ParsedMessage", "parse_message"]
 MAX_PARTS = 200
 MAX_TEXT = 200_000
 MAX_LINKS = 500
-#: PDF and Office attachments read for links (more is unusual; the rest are still attachments).
+#: PDF and Office attachments read for links (more is unusual; the rest are still attachments),
+#: and the links taken from one attachment.
 MAX_DOCUMENTS = 5
+MAX_DOCUMENT_LINKS = 50
 MAX_HEADER = 8_000
 
 _URL_RE = re.compile(r"""\b(?:https?://|www\.)[^\s<>"'(){}\[\]]{2,2000}""", re.I)
@@ -391,7 +395,29 @@ def _document_links(att: Attachment) -> tuple[str, ...]:
         return att.pdf.links
     if att.office is not None:
         return att.office.links
-    return _page_links(att.data) if _is_page(att) else ()
+    if _is_page(att):
+        return _page_links(att.data)
+    return _archive_links(att.data) if att.data[:4] == b"PK\x03\x04" else ()
+
+
+def _archive_links(data: bytes) -> tuple[str, ...]:
+    """The links of the web pages and PDFs in a zip (first level, at most 3 documents of under
+    5 MB each): a zipped login page is a login page."""
+    out: dict[str, None] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            documents = [
+                i
+                for i in zf.infolist()[:200]
+                if i.file_size < 5_000_000 and i.filename.lower().endswith((*_PAGE_EXT, ".pdf"))
+            ][:3]
+            for info in documents:
+                inner = zf.read(info)
+                found = pdf.inspect(inner).links if pdf.is_pdf(inner) else _page_links(inner)
+                out.update(dict.fromkeys(found))
+    except Exception:  # a broken or hostile archive: the attachment analyser says so
+        return tuple(out)[:MAX_DOCUMENT_LINKS]
+    return tuple(out)[:MAX_DOCUMENT_LINKS]
 
 
 def _is_page(att: Attachment) -> bool:
@@ -407,7 +433,7 @@ def _page_links(data: bytes) -> tuple[str, ...]:
     """The web addresses anywhere in an attached page (anchors, form actions, redirects,
     scripts), entity-encoded ones (``&#104;ttps``) included; at most 50."""
     text = html.unescape(data[:2_000_000].decode("utf-8", "replace"))
-    return tuple(dict.fromkeys(link.url for link in text_links(text)))[:50]
+    return tuple(dict.fromkeys(link.url for link in text_links(text)))[:MAX_DOCUMENT_LINKS]
 
 
 #: ``addr``, ``<addr>`` or ``Plain Name <addr>``: most headers, parsed without the standard

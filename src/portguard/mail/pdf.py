@@ -72,9 +72,15 @@ class PdfFacts:
     error: str = ""
 
 
+#: Files that start like this are something else, whatever their first kilobyte holds (a zip
+#: that stores a PDF uncompressed has "%PDF-" near its start).
+_OTHER_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"MZ", b"\x7fELF", b"Rar!", b"7z\xbc\xaf")
+
+
 def is_pdf(data: bytes) -> bool:
     # Readers accept the header anywhere in the first kilobyte, and so do attackers.
-    return b"%PDF-" in data[:1024]
+    at = data.find(b"%PDF-", 0, 1024)
+    return at == 0 or (at > 0 and not data.startswith(_OTHER_MAGIC))
 
 
 def _open(data: bytes) -> Any:

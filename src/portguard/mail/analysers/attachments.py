@@ -227,6 +227,12 @@ def _zip(name: str, data: bytes, depth: int, out: list[Reason]) -> None:
                 return
             if kind == "zip":
                 _zip(f"{name}/{info.filename}", inner, depth + 1, out)
+            elif kind == "html" or ext in _PAGE_EXT:
+                # A zipped login page: the archive only hides it from a look at the mail.
+                _html(f"{name}/{info.filename}", inner, out)
+
+
+_PAGE_EXT = frozenset({"html", "htm", "shtml", "svg", "xhtml"})
 
 
 def _html(name: str, data: bytes, out: list[Reason]) -> None:
@@ -321,7 +327,7 @@ def _one(att: Attachment, ctx: AnalysisContext, out: list[Reason]) -> None:
         hit = _macros(att.filename, att.data)
         if hit:
             out.append(hit)
-    elif kind == "html" or ext in ("html", "htm", "shtml", "svg", "xhtml"):
+    elif kind == "html" or ext in _PAGE_EXT:
         _html(name, att.data, out)
     elif kind == "pdf":
         head = att.data[:3_000_000]

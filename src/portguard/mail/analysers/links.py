@@ -1,7 +1,8 @@
 """Links: shown text vs. real target, IP and shortened URLs, look-alike hosts, credential forms,
-QR codes in images and in PDFs' pictures (zxing-cpp), and every URL (the message's and its PDFs'
-link annotations), domain, IP and the sender checked against the ISAC indicator index and the
-local blocklist."""
+QR codes in images and in PDFs' pictures and drawings (zxing-cpp), and every URL (the message's
+own and those its attachments carry: PDF link annotations, Office hyperlinks, the addresses in
+attached or zipped web pages), domain, IP and the sender checked against the ISAC indicator
+index and the local blocklist. A reason about a link found in an attachment names the file."""
 
 from __future__ import annotations
 

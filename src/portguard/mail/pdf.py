@@ -212,12 +212,12 @@ _ARITY = {b"re": 4, b"cm": 6, b"m": 2, b"l": 2, b"c": 6, b"v": 4, b"y": 4, b"g":
 _ARITY |= {b"k": 4}
 
 
-def _drawing(page: Any) -> Any:
-    """The page's filled paths drawn in black and white (text and pictures left out): what a
-    QR code drawn as vector squares looks like to a camera. None when it fills few shapes."""
+def _drawing(page: Any, data: bytes) -> Any:
+    """The page's filled paths (``data``: its decoded content) drawn in black and white (text
+    and pictures left out): what a QR code drawn as vector squares looks like to a camera.
+    None when it fills few shapes."""
     from PIL import Image, ImageDraw
 
-    data = _content(page)
     box = page.mediabox
     x0, y0 = float(box.left), float(box.bottom)
     width, height = float(box.width), float(box.height)
@@ -311,8 +311,9 @@ def images(data: bytes) -> Iterator[Any]:
                     if count >= MAX_IMAGES:
                         return
         for page in reader.pages[:IMAGE_PAGES]:
-            if _fills_many(_content(page)):
-                drawing = _drawing(page)
+            content = _content(page)
+            if _fills_many(content):
+                drawing = _drawing(page, content)
                 if drawing is not None:
                     yield drawing
                     count += 1

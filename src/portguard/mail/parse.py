@@ -5,13 +5,16 @@ failure here becomes a ``malformed`` note on the result, and limits bound the wo
 ``MAX_PARTS`` MIME parts, ``MAX_TEXT`` characters of text, ``MAX_LINKS`` links. Text parts are
 decoded in their declared charset when their bytes are in it, else as UTF-8 or in the charset
 that detection (charset-normalizer) finds, else as Latin-1 (never fails); HTML is reduced to its
-visible text and its links (href and the text shown for it), forms and scripts. PDF attachments
-are read for their link annotations and whether they are locked (``portguard.mail.pdf``),
-Office documents for their hyperlinks and what they fetch when opened (``portguard.mail.office``).
+visible text and its links (href and the text shown for it), forms and scripts. Attachments
+that carry links give them too, marked with the file: PDFs (``portguard.mail.pdf``, which also
+says whether they are locked and what their first pages say), Office documents
+(``portguard.mail.office``, also what they fetch when opened), web pages and SVG pictures, and
+the pages and PDFs in a zip.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.header
 import email.policy
@@ -404,19 +407,18 @@ def _archive_links(data: bytes) -> tuple[str, ...]:
     """The links of the web pages and PDFs in a zip (first level, at most 3 documents of under
     5 MB each): a zipped login page is a login page."""
     out: dict[str, None] = {}
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            documents = [
-                i
-                for i in zf.infolist()[:200]
-                if i.file_size < 5_000_000 and i.filename.lower().endswith((*_PAGE_EXT, ".pdf"))
-            ][:3]
-            for info in documents:
-                inner = zf.read(info)
-                found = pdf.inspect(inner).links if pdf.is_pdf(inner) else _page_links(inner)
-                out.update(dict.fromkeys(found))
-    except Exception:  # a broken or hostile archive: the attachment analyser says so
-        return tuple(out)[:MAX_DOCUMENT_LINKS]
+    # A broken or hostile archive keeps what was read before it failed; the attachment
+    # analyser reports the archive itself.
+    with contextlib.suppress(Exception), zipfile.ZipFile(io.BytesIO(data)) as zf:
+        documents = [
+            i
+            for i in zf.infolist()[:200]
+            if i.file_size < 5_000_000 and i.filename.lower().endswith((*_PAGE_EXT, ".pdf"))
+        ][:3]
+        for info in documents:
+            inner = zf.read(info)
+            found = pdf.inspect(inner).links if pdf.is_pdf(inner) else _page_links(inner)
+            out.update(dict.fromkeys(found))
     return tuple(out)[:MAX_DOCUMENT_LINKS]
 
 

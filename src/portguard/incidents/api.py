@@ -102,6 +102,14 @@ def _scope(ctx: Ctx, session: DbSession, principal: Principal, incident_id: str)
     return alerts, entries
 
 
+def _loaded_scope(
+    ctx: Ctx, session: DbSession, principal: Principal, incident_id: str
+) -> tuple[Any, Any]:
+    """``_scope`` of an incident the reader may open (404 or 403 as for its detail)."""
+    incident = load_incident(ctx, session, principal, incident_id)
+    return _scope(ctx, session, principal, incident.id)
+
+
 def _of(incident: Incident) -> Any:
     return AlertRecord.incident_id == incident.id
 
@@ -236,8 +244,8 @@ def incident_alerts(
     incident_id: str, ctx: Ctx, session: DbSession, principal: Reader, page: Page
 ) -> list[AlertRead]:
     """The incident's alerts the reader may see, oldest first, a page at a time."""
-    incident = load_incident(ctx, session, principal, incident_id)
-    return _alerts(session, _scope(ctx, session, principal, incident.id)[0], *page)
+    visible, _entries = _loaded_scope(ctx, session, principal, incident_id)
+    return _alerts(session, visible, *page)
 
 
 @router.get("/incidents/{incident_id}/timeline", response_model=list[TimelineRead])
@@ -245,8 +253,8 @@ def incident_timeline(
     incident_id: str, ctx: Ctx, session: DbSession, principal: Reader, page: Page
 ) -> list[TimelineRead]:
     """The incident's timeline, oldest entry first, a page at a time."""
-    incident = load_incident(ctx, session, principal, incident_id)
-    return _timeline(session, _scope(ctx, session, principal, incident.id)[1], *page)
+    _visible, entries = _loaded_scope(ctx, session, principal, incident_id)
+    return _timeline(session, entries, *page)
 
 
 @router.patch("/incidents/{incident_id}", response_model=IncidentDetail)

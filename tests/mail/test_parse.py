@@ -50,6 +50,23 @@ def test_text_not_in_its_declared_charset_keeps_its_words() -> None:
     assert "\ufffd" not in text and "деньги" in text
 
 
+def test_a_few_bytes_outside_a_legacy_charset_do_not_make_it_mojibake() -> None:
+    """An old Korean mailer's EUC-KR page with junk bytes after ``</html>`` (a truncated
+    transfer) is still Korean, as a mail client shows it, not re-detected as Latin-1. A UTF-8
+    label with Windows-1252 accents is not forgiven: the accents are another charset."""
+    ko = "신선한 촛불 파티에 초대합니다. 지금 바로 주문하시면 무료 배송해 드립니다."
+    raw_ko = f"<html><body><p>{ko}</p></body></html>\r\n".encode("euc-kr") + b"\x85\x12\xff"
+    for label in ("euc-kr", "ks_c_5601-1987"):
+        msg = parse_message(_raw(f"text/html; charset={label}", raw_ko))
+        assert ko in msg.body
+    fr = "Nos coordonnées bancaires ont changé, merci de régler la facture ci-jointe."
+    assert parse_message(_raw("text/plain; charset=utf-8", fr.encode("cp1252"))).text == fr
+    # Mostly not in its label: the label is wrong, detection decides (no U+FFFD soup).
+    ru = "Внимание! Только сегодня вы можете заработать большие деньги, не выходя из дома."
+    text = parse_message(_raw("text/plain; charset=euc-kr", ru.encode("cp1251"))).text
+    assert text.count("\ufffd") * 20 <= len(text)
+
+
 def test_raw_8bit_headers_are_read_in_the_bodys_charset() -> None:
     """An old Chinese mailer writes the Subject as raw Big5 bytes and labels nothing: the
     subject is read in the charset the body turns out to be in, not as Latin-1 mojibake."""

@@ -254,6 +254,21 @@ def _detect(data: bytes) -> str:
     return str(best.encoding)
 
 
+def _lenient(data: bytes, charset: str) -> str:
+    """``data`` in its declared ``charset`` with the few bytes that are not in it replaced, as
+    a mail client shows it; "" when more than one character in twenty is lost (then the label
+    is wrong, not a few bytes). A Korean or Chinese mail with junk after ``</html>`` stays
+    Korean instead of being re-detected as Latin-1 mojibake. A UTF-8 label is not forgiven:
+    text that breaks it is in another charset (Windows-1252 accents), which detection finds."""
+    if charset in ("utf-8", "utf8"):
+        return ""
+    try:
+        text = data.decode(charset, errors="replace")
+    except (LookupError, UnicodeError, ValueError):
+        return ""
+    return text if text.count("\ufffd") * 20 <= len(text) else ""
+
+
 def _read(part: Message, data: bytes, notes: list[str]) -> tuple[str, str]:
     """The part's text and the charset it was read in: the declared one (as its WHATWG
     superset) when the bytes are in it; else UTF-8 if they are UTF-8 (8-bit text labelled
@@ -264,17 +279,20 @@ def _read(part: Message, data: bytes, notes: list[str]) -> tuple[str, str]:
     if declared in _NO_LABEL and data.isascii():
         return "ascii", data.decode("ascii")
     charset = _SUPERSETS.get(declared, declared)
+    lenient = ""
     if declared not in _NO_LABEL:
         try:
             return charset, data.decode(charset)
         except LookupError:
             notes.append(f"unknown charset {declared[:40]!r}")
         except (UnicodeError, ValueError):
-            pass
+            lenient = _lenient(data, charset)
     try:
         return "utf-8", data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if lenient:
+        return charset, lenient
     found = _detect(data[:DETECT_BYTES])
     try:
         return found, data.decode(found, errors="replace")

@@ -67,6 +67,30 @@ def test_a_few_bytes_outside_a_legacy_charset_do_not_make_it_mojibake() -> None:
     assert text.count("\ufffd") * 20 <= len(text)
 
 
+def test_multipart_with_a_boundary_it_never_uses_is_still_read() -> None:
+    """The header declares ``=Multipart Boundary 1``, the body delimits with
+    ``= Multipart Boundary 1``: the parts are found by the delimiter the body uses, so the
+    text and the attachment are scanned, and the defect is still reported."""
+    raw = (
+        b"From: a@example.com\r\nSubject: offer\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="=Multipart Boundary 1"\r\n\r\n'
+        b"--= Multipart Boundary 1\r\nContent-Type: text/plain\r\n\r\n"
+        b"Confirm your mailbox at http://mailbox-verify.example.net/login now.\r\n"
+        b"--= Multipart Boundary 1\r\nContent-Type: application/octet-stream\r\n"
+        b'Content-Disposition: attachment; filename="update.exe"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA//8AALgAAAA=\r\n"
+        b"--= Multipart Boundary 1--\r\n"
+    )
+    msg = parse_message(raw)
+    assert "Confirm your mailbox" in msg.text
+    assert [link.url for link in msg.links] == ["http://mailbox-verify.example.net/login"]
+    assert [(a.filename, a.data[:2]) for a in msg.attachments] == [("update.exe", b"MZ")]
+    assert "StartBoundaryNotFoundDefect" in msg.malformed
+    # No delimiter line at all: nothing to mend, and no crash.
+    broken = raw.replace(b"--= Multipart", b"== Multipart")
+    assert "StartBoundaryNotFoundDefect" in parse_message(broken).malformed
+
+
 def test_raw_8bit_headers_are_read_in_the_bodys_charset() -> None:
     """An old Chinese mailer writes the Subject as raw Big5 bytes and labels nothing: the
     subject is read in the charset the body turns out to be in, not as Latin-1 mojibake."""

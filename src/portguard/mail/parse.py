@@ -66,6 +66,8 @@ _BLOCK_RE = re.compile(
 _BREAKS_RE = re.compile(r"\x00[\x00 ]*")
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
+#: The first delimiter line of a multipart body ("--" and a boundary, RFC 2046 5.1.1).
+_DELIMITER_RE = re.compile(r'^--([^\r\n"]{1,70}?)[ \t]*\r?$', re.M)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +213,24 @@ def _text_charset(msg: Message) -> str:
     return "latin-1"
 
 
+def _mend_multipart(part: Message) -> None:
+    """A multipart whose declared boundary never occurs (``StartBoundaryNotFoundDefect``: the
+    header says ``=Multipart Boundary``, the body ``= Multipart Boundary``; a stray quote) is
+    re-read with the delimiter its body does use, so its text and attachments are scanned
+    instead of being one opaque blob; a lenient mail client shows them too. Without a
+    delimiter line it stays as it is."""
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return
+    m = _DELIMITER_RE.search(payload, 0, 65_536)
+    if not m:
+        return
+    head = f'Content-Type: {part.get_content_type()}; boundary="{m.group(1)}"\n\n'
+    mended = email.message_from_string(head + payload, policy=email.policy.compat32)
+    if mended.is_multipart():
+        part.set_payload(mended.get_payload())
+
+
 def _payload(part: Message) -> bytes:
     try:
         data = part.get_payload(decode=True)
@@ -344,6 +364,10 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
         if n >= MAX_PARTS:
             pm.malformed.append(f"more than {MAX_PARTS} MIME parts")
             break
+        # msg.walk() looks at a part's children after yielding it, so a part mended here is
+        # walked into.
+        if part.get_content_maintype() == "multipart" and not part.is_multipart():
+            _mend_multipart(part)
         for defect in getattr(part, "defects", [])[:3]:
             name_ = type(defect).__name__
             if name_ not in pm.malformed:

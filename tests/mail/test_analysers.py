@@ -96,6 +96,25 @@ def test_links() -> None:
     assert "links.lookalike_host" in got
 
 
+def test_image_map_and_frame_targets_are_links() -> None:
+    """The button is a picture whose click goes through an image map (``<area href>``), and the
+    page is loaded in a frame: no ``<a>`` anywhere, yet both addresses meet the intel."""
+    html = (
+        '<p>Your mailbox is full.</p><img src="cid:btn" usemap="#m"><map name="m">'
+        '<area shape="rect" coords="0,0,200,40" href="https://mailbox-upgrade.example/owa">'
+        '</map><iframe src="http://tracker.example/frame"></iframe>'
+    )
+    msg = parse_message(message(text="Your mailbox is full.", html=html))
+    assert [link.url for link in msg.links] == [
+        "https://mailbox-upgrade.example/owa",
+        "http://tracker.example/frame",
+    ]
+    for host in ("mailbox-upgrade.example", "tracker.example"):
+        ctx = AnalysisContext(protected_domains=CTX.protected_domains, blocklist=frozenset({host}))
+        hits = [r for r in links.analyse(msg, Envelope(), ctx) if r.name.startswith("intel.")]
+        assert [r.detail for r in hits] == [f"{host} is on the local blocklist"]
+
+
 def _qr_png(text: str) -> bytes:
     import numpy as np
     import zxingcpp

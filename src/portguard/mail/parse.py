@@ -5,7 +5,9 @@ failure here becomes a ``malformed`` note on the result, and limits bound the wo
 ``MAX_PARTS`` MIME parts, ``MAX_TEXT`` characters of text, ``MAX_LINKS`` links. Text parts are
 decoded in their declared charset when their bytes are in it, else as UTF-8 or in the charset
 that detection (charset-normalizer) finds, else as Latin-1 (never fails); HTML is reduced to its
-visible text and its links (href and the text shown for it), forms and scripts. Attachments
+visible text and its links (href and the text shown for it; image-map areas, frames and form
+targets too), forms and scripts. A multipart whose declared boundary never occurs is re-read with
+the delimiter its body uses. Attachments
 that carry links give them too, marked with the file: PDFs (``portguard.mail.pdf``, which also
 says whether they are locked and what their first pages say), Office documents
 (``portguard.mail.office``, also what they fetch when opened), web pages and SVG pictures, and
@@ -47,6 +49,12 @@ MAX_HEADER = 8_000
 _URL_RE = re.compile(r"""\b(?:https?://|www\.)[^\s<>"'(){}\[\]]{2,2000}""", re.I)
 _A_RE = re.compile(r"<a\b([^>]{0,4000})>(.{0,2000}?)</a\s*>", re.I | re.S)
 _HREF_RE = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+#: Addresses outside ``<a>`` that a mail's HTML sends the reader to or loads: image-map areas
+#: (a picture of a button whose link an ``<a>``-only reader never sees), frames, form targets.
+_OTHER_LINK_RE = re.compile(r"<(?:area|i?frame|form)\b([^>]{0,4000})>", re.I)
+_TARGET_RE = re.compile(
+    r"""(?<![\w-])(?:href|src|action)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I
+)
 _TAG_RE = re.compile(r"<[^>]{0,4000}>", re.S)
 _STRIP_RE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
 _WS_RE = re.compile(r"[ \t\r\f\v]+")
@@ -167,7 +175,18 @@ def html_links(markup: str) -> list[Link]:
         shown = _WS_RE.sub(" ", html.unescape(_TAG_RE.sub(" ", m.group(2)))).strip()
         out.append(Link(href[:2000], shown[:500]))
         if len(out) >= MAX_LINKS:
-            break
+            return out
+    seen = {link.url for link in out}
+    for m in _OTHER_LINK_RE.finditer(markup[:MAX_TEXT]):
+        h = _TARGET_RE.search(m.group(1))
+        if not h:
+            continue
+        url = html.unescape(next(g for g in h.groups() if g is not None)).strip()[:2000]
+        if url.lower().startswith(("http://", "https://")) and url not in seen:
+            seen.add(url)
+            out.append(Link(url))
+            if len(out) >= MAX_LINKS:
+                break
     return out
 
 

@@ -133,6 +133,15 @@ def test_cli_scan_json_offline(tmp_path: Path) -> None:
         assert all(set(x) == {"name", "score", "detail"} for x in d["reasons"])
     r = CliRunner().invoke(cli, ["scan", str(tmp_path / "b.eml")])
     assert r.exit_code == 0 and "phishing" in r.stdout
+    # Several paths, as a shell glob gives them: each scanned once, in the order given.
+    r = CliRunner().invoke(
+        cli, ["scan", str(tmp_path / "b.eml"), str(tmp_path / "a.eml"), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    got = [(d["path"], d["category"]) for d in map(json.loads, r.stdout.splitlines())]
+    assert got == [(str(tmp_path / "b.eml"), "phishing"), (str(tmp_path / "a.eml"), "clean")]
+    r = CliRunner().invoke(cli, ["scan", str(tmp_path / "missing.eml")])
+    assert r.exit_code == 2 and "does not exist" in r.output
 
 
 def test_cli_train_and_eval(tmp_path: Path) -> None:

@@ -58,42 +58,55 @@ def _mail_settings(path: Path | None, **overrides: Any) -> Any:
 @app.command()
 @reports_errors
 def scan(
-    path: Annotated[Path, typer.Argument(exists=True, help="An .eml file, a folder or an mbox.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(exists=True, help=".eml files, folders or mboxes (one or more)."),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per message.")] = False,
     mail_config: MailConfigOpt = None,
     model: ModelOpt = None,
 ) -> None:
     """Scan messages offline (no server, no database) and print their verdicts."""
     from portguard.mail.config import build_scanner
-    from portguard.mail.training import iter_messages
+    from portguard.mail.training import iter_messages, message_files
 
     scanner = build_scanner(_mail_settings(mail_config, model=model))
-    items = list(iter_messages(path)) if path.is_dir() else None
-    table = Table("message", "category", "score", "reasons")
+    # Files are listed first (the bar's total) and read one at a time: a folder of a hundred
+    # thousand messages is never held in memory.
+    files = [f for p in paths for f in message_files(p)]
+    table = Table("category", "score")
+    # The message's name and its reasons wrap rather than being cut: they are what the
+    # operator reads.
+    table.add_column("message", overflow="fold", ratio=2)
+    table.add_column("reasons", overflow="fold", ratio=3)
     with Progress(
         TextColumn("scanning"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.completed}/{task.total} files, {task.fields[messages]} messages"),
         TimeElapsedColumn(),
         console=err,
         transient=True,
         disable=not sys.stderr.isatty(),
     ) as progress:
-        task = progress.add_task("scan", total=len(items) if items is not None else None)
-        for name, raw in items if items is not None else iter_messages(path):
-            msg, verdict = scanner.scan(raw)
-            if as_json:
-                doc = {
-                    "path": name,
-                    **verdict.as_dict(),
-                    "subject": msg.subject,
-                    "from": msg.from_addr,
-                }
-                sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
-                sys.stdout.flush()
-            else:
-                reasons = ", ".join(f"{r.name} ({r.score:.1f})" for r in verdict.reasons[:4])
-                table.add_row(name, verdict.category.value, f"{verdict.score:.1f}", reasons)
+        task = progress.add_task("scan", total=len(files), messages=0)
+        scanned = 0
+        for file in files:
+            for name, raw in iter_messages(file):
+                msg, verdict = scanner.scan(raw)
+                scanned += 1
+                if as_json:
+                    doc = {
+                        "path": name,
+                        **verdict.as_dict(),
+                        "subject": msg.subject,
+                        "from": msg.from_addr,
+                    }
+                    sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+                    sys.stdout.flush()
+                else:
+                    reasons = ", ".join(f"{r.name} ({r.score:.1f})" for r in verdict.reasons[:4])
+                    table.add_row(verdict.category.value, f"{verdict.score:.1f}", name, reasons)
+                progress.update(task, messages=scanned)
             progress.advance(task)
     if not as_json:
         out.print(table)

@@ -29,17 +29,29 @@ from portguard.mail.classifier import (
 from portguard.mail.parse import ParsedMessage, parse_message
 from portguard.mail.schemas import Reason
 
-__all__ = ["Sample", "cross_validate", "fit", "iter_messages", "load_labelled"]
+__all__ = ["Sample", "cross_validate", "fit", "iter_messages", "load_labelled", "message_files"]
 
 MAX_FILE = 50_000_000
 
 
+def message_files(path: Path) -> list[Path]:
+    """The files ``iter_messages`` reads for ``path``: itself, or every file under a folder
+    (sorted; hidden files and the SpamAssassin corpus's ``cmds`` index left out)."""
+    if not path.is_dir():
+        return [path]
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.name != "cmds"
+    )
+
+
 def iter_messages(path: Path) -> Iterator[tuple[str, bytes]]:
-    """``(name, raw)`` for a file (.eml or mbox) or every file under a folder (sorted)."""
+    """``(name, raw)`` for a file (.eml or mbox) or every file under a folder (sorted), read
+    one at a time."""
     if path.is_dir():
-        for p in sorted(x for x in path.rglob("*") if x.is_file()):
-            if not p.name.startswith(".") and p.name != "cmds":
-                yield from iter_messages(p)
+        for p in message_files(path):
+            yield from iter_messages(p)
         return
     with path.open("rb") as f:
         head = f.read(5)

@@ -86,6 +86,12 @@ def test_multipart_with_a_boundary_it_never_uses_is_still_read() -> None:
     assert [link.url for link in msg.links] == ["http://mailbox-verify.example.net/login"]
     assert [(a.filename, a.data[:2]) for a in msg.attachments] == [("update.exe", b"MZ")]
     assert "StartBoundaryNotFoundDefect" in msg.malformed
+    # 8-bit text in a mended part keeps its characters.
+    fr = raw.replace(
+        b"Confirm your mailbox at", "Vos coordonnées bancaires ont changé:".encode("latin-1")
+    )
+    fr = fr.replace(b"Content-Type: text/plain", b"Content-Type: text/plain; charset=iso-8859-1")
+    assert "Vos coordonnées bancaires ont changé" in parse_message(fr).text
     # No delimiter line at all: nothing to mend, and no crash.
     broken = raw.replace(b"--= Multipart", b"== Multipart")
     assert "StartBoundaryNotFoundDefect" in parse_message(broken).malformed

@@ -75,7 +75,7 @@ _BREAKS_RE = re.compile(r"\x00[\x00 ]*")
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 #: The first delimiter line of a multipart body ("--" and a boundary, RFC 2046 5.1.1).
-_DELIMITER_RE = re.compile(r'^--([^\r\n"]{1,70}?)[ \t]*\r?$', re.M)
+_DELIMITER_RE = re.compile(rb'^--([^\r\n"]{1,70}?)[ \t]*\r?$', re.M)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,14 +238,13 @@ def _mend_multipart(part: Message) -> None:
     re-read with the delimiter its body does use, so its text and attachments are scanned
     instead of being one opaque blob; a lenient mail client shows them too. Without a
     delimiter line it stays as it is."""
-    payload = part.get_payload()
-    if not isinstance(payload, str):
-        return
+    # The bytes as they came (get_payload() without decode would turn 8-bit text into U+FFFD).
+    payload = _payload(part)
     m = _DELIMITER_RE.search(payload, 0, 65_536)
     if not m:
         return
-    head = f'Content-Type: {part.get_content_type()}; boundary="{m.group(1)}"\n\n'
-    mended = email.message_from_string(head + payload, policy=email.policy.compat32)
+    head = b'Content-Type: %s; boundary="%s"\n\n' % (part.get_content_type().encode(), m[1])
+    mended = email.message_from_bytes(head + payload, policy=email.policy.compat32)
     if mended.is_multipart():
         part.set_payload(mended.get_payload())
 

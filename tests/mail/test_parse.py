@@ -92,6 +92,9 @@ def test_multipart_with_a_boundary_it_never_uses_is_still_read() -> None:
     )
     fr = fr.replace(b"Content-Type: text/plain", b"Content-Type: text/plain; charset=iso-8859-1")
     assert "Vos coordonnées bancaires ont changé" in parse_message(fr).text
+    # A raw 8-bit byte in the Content-Type does not stop the mending.
+    odd = raw.replace(b"multipart/mixed", b"multipart/mix\xe9d")
+    assert "Confirm your mailbox" in parse_message(odd).text
     # No delimiter line at all: nothing to mend, and no crash.
     broken = raw.replace(b"--= Multipart", b"== Multipart")
     assert "StartBoundaryNotFoundDefect" in parse_message(broken).malformed

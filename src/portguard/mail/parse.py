@@ -243,7 +243,8 @@ def _mend_multipart(part: Message) -> None:
     m = _DELIMITER_RE.search(payload, 0, 65_536)
     if not m:
         return
-    head = b'Content-Type: %s; boundary="%s"\n\n' % (part.get_content_type().encode(), m[1])
+    ctype = part.get_content_type().encode("ascii", "replace")  # whatever the header held
+    head = b'Content-Type: %s; boundary="%s"\n\n' % (ctype, m[1])
     mended = email.message_from_bytes(head + payload, policy=email.policy.compat32)
     if mended.is_multipart():
         part.set_payload(mended.get_payload())
@@ -310,7 +311,8 @@ def _lenient(data: bytes, charset: str) -> str:
 def _read(part: Message, data: bytes, notes: list[str]) -> tuple[str, str]:
     """The part's text and the charset it was read in: the declared one (as its WHATWG
     superset) when the bytes are in it; else UTF-8 if they are UTF-8 (8-bit text labelled
-    US-ASCII or not at all, bytes invalid in the label); else the charset detection finds (a
+    US-ASCII or not at all, bytes invalid in the label); else the declared one if only a few
+    bytes are not in it (``_lenient``); else the charset detection finds (a
     Russian mailer's CP1251 under "us-ascii"). The words survive for the reader and the
     classifier instead of turning into U+FFFD."""
     declared = (part.get_content_charset() or "").lower()

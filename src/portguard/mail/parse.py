@@ -319,20 +319,20 @@ def _read(part: Message, data: bytes, notes: list[str]) -> tuple[str, str]:
     if declared in _NO_LABEL and data.isascii():
         return "ascii", data.decode("ascii")
     charset = _SUPERSETS.get(declared, declared)
-    lenient = ""
     if declared not in _NO_LABEL:
         try:
             return charset, data.decode(charset)
         except LookupError:
             notes.append(f"unknown charset {declared[:40]!r}")
         except (UnicodeError, ValueError):
-            lenient = _lenient(data, charset)
+            pass
     try:
         return "utf-8", data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if lenient:
-        return charset, lenient
+    # An unknown label makes _lenient return "" (it catches the LookupError).
+    if declared not in _NO_LABEL and (text := _lenient(data, charset)):
+        return charset, text
     found = _detect(data[:DETECT_BYTES])
     try:
         return found, data.decode(found, errors="replace")

@@ -248,21 +248,105 @@ def _vector_qr_pdf(text: str, *, one_fill: bool) -> bytes:
     )
 
 
+def _scan_notice(data: bytes) -> tuple[pdf.PdfFacts | None, list[Reason]]:
+    """A mail asking to scan the code in the attached PDF ``data``: the PDF's facts, and the
+    QR-code findings."""
+    raw = message(
+        text="Your access badge expires today. Scan the code in the attached notice.",
+        attachments=[("notice.pdf", data, "application/pdf")],
+    )
+    msg = parse_message(raw)
+    qr = [r for r in links.analyse(msg, Envelope(), CTX) if r.name == "links.qr_code"]
+    return msg.attachments[0].pdf, qr
+
+
 def test_a_qr_code_drawn_as_vector_squares_in_a_pdf_is_read() -> None:
     """No picture at all: the code is drawn with filled squares. The page's paths are drawn
     and decoded; a text-only PDF is not drawn."""
     url = "https://portofantwerpbruges-login.example/badge"
     for one_fill in (True, False):
-        raw = message(
-            text="Your access badge expires today. Scan the code in the attached notice.",
-            attachments=[("notice.pdf", _vector_qr_pdf(url, one_fill=one_fill), "application/pdf")],
-        )
-        msg = parse_message(raw)
-        assert msg.attachments[0].pdf is not None and msg.attachments[0].pdf.drawings == 1
-        qr = [r for r in links.analyse(msg, Envelope(), CTX) if r.name == "links.qr_code"]
+        facts, qr = _scan_notice(_vector_qr_pdf(url, one_fill=one_fill))
+        assert facts is not None and facts.drawings == 1
         assert qr and url in qr[0].detail, one_fill
     text_only = pdf.inspect(pdf_document(["Invoice 1"] * 30, "https://www.katoennatie.com/"))
     assert text_only.drawings == 0 and text_only.pictures == 0
+
+
+def _form_qr_pdf(text: str, *, vector: bool) -> bytes:
+    """A page that places a form (a reusable drawing, as PDF generators wrap a page's
+    content), the QR code inside the form: a picture, or vector squares."""
+    import numpy as np
+    import zxingcpp
+
+    code = np.array(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode).to_image(scale=4))
+    n = code.shape[0]
+    if vector:
+        small = code[::4, ::4]
+        m = small.shape[0]
+        squares = " ".join(
+            f"{c} {m - 1 - r} 1 1 re" for r in range(m) for c in range(m) if small[r, c] < 128
+        )
+        form_content = f"q 0 g {squares} f Q".encode()
+        form = (
+            b"<</Type/XObject/Subtype/Form/BBox[0 0 %d %d]/Length %d>>stream\n"
+            % (m, m, len(form_content))
+            + form_content
+            + b"\nendstream"
+        )
+        place = b"q 6 0 0 6 200 500 cm /Fm0 Do Q"
+        extra: list[bytes] = []
+    else:
+        pixels = bytes(code.astype("uint8").tobytes())
+        form_content = b"q %d 0 0 %d 0 0 cm /Im0 Do Q" % (n, n)
+        form = (
+            b"<</Type/XObject/Subtype/Form/BBox[0 0 %d %d]/Resources<</XObject<</Im0 6 0 R>>>>"
+            b"/Length %d>>stream\n" % (n, n, len(form_content)) + form_content + b"\nendstream"
+        )
+        place = b"q 1 0 0 1 100 400 cm /Fm0 Do Q"
+        extra = [
+            b"<</Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace/DeviceGray"
+            b"/BitsPerComponent 8/Length %d>>stream\n"
+            % (n, n, len(pixels))
+            + pixels
+            + b"\nendstream"
+        ]
+    return pdf_file(
+        [
+            b"<</Type/Catalog/Pages 2 0 R>>",
+            b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R"
+            b"/Resources<</XObject<</Fm0 5 0 R>>>>>>",
+            b"<</Length %d>>stream\n" % len(place) + place + b"\nendstream",
+            form,
+            *extra,
+        ]
+    )
+
+
+def test_a_qr_code_inside_a_pdf_form_is_read() -> None:
+    """PDF generators often wrap a page's content in a form (an XObject the page places):
+    a QR code there, as a picture or as vector squares, is on the page all the same."""
+    url = "https://portofantwerpbruges-login.example/form"
+    for vector in (False, True):
+        facts, qr = _scan_notice(_form_qr_pdf(url, vector=vector))
+        assert facts is not None and (facts.pictures, facts.drawings) == (
+            (0, 1) if vector else (1, 0)
+        )
+        assert qr and url in qr[0].detail, vector
+    # A form that places itself (a loop a hostile file can build) is looked into a few levels
+    # deep, then left.
+    looping = pdf_file(
+        [
+            b"<</Type/Catalog/Pages 2 0 R>>",
+            b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R"
+            b"/Resources<</XObject<</Fm0 5 0 R>>>>>>",
+            b"<</Length 7>>stream\n/Fm0 Do\nendstream",
+            b"<</Type/XObject/Subtype/Form/BBox[0 0 10 10]"
+            b"/Resources<</XObject<</Fm0 5 0 R/Fm1 5 0 R>>>>/Length 7>>stream\n/Fm0 Do\nendstream",
+        ]
+    )
+    assert pdf.inspect(looping) == pdf.PdfFacts(pages=1) and list(pdf.images(looping)) == []
 
 
 def _docx(relationships: list[tuple[str, str]]) -> bytes:

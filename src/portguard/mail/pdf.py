@@ -11,9 +11,11 @@ Read with pypdf: pure Python, so a hostile file can raise or be slow but cannot 
 process, and the gateway's scanning threads need no lock (PDFium, the faster renderer, is not
 thread-safe). Pages are not rendered; a page that fills many shapes (a QR code drawn as vector
 squares, as PDF libraries draw them) has its filled paths drawn in black and white for the QR
-decoder (``_drawing``: fill colours, ``q``/``Q`` and ``cm`` followed; text, pictures, clipping
-and forms left out). Every function is bounded (``MAX_BYTES``, ``MAX_PAGES``, ``MAX_LINKS``,
-``MAX_IMAGES``, ``MAX_PIXELS``) and never raises.
+decoder (``_drawing``: fill colours, ``q``/``Q`` and ``cm`` followed; text, pictures and
+clipping left out). Forms (drawings a page places, as generators wrap its content) are looked
+into: their pictures are the page's, and a form that fills many shapes is drawn on its own.
+Every function is bounded (``MAX_BYTES``, ``MAX_PAGES``, ``MAX_LINKS``, ``MAX_IMAGES``,
+``MAX_PIXELS``, ``MAX_XOBJECTS``) and never raises.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ MAX_LINKS = 50
 MAX_IMAGES = 10
 #: A picture larger than this (pixels) is not decoded: a decompression bomb must not load.
 MAX_PIXELS = 25_000_000
+#: Forms (drawings a page places with ``Do``; generators wrap a page's content in them) are
+#: looked into this deep, at most ``MAX_XOBJECTS`` objects per page: a picture or a code drawn
+#: inside a form is on the page all the same.
+FORM_DEPTH = 3
+MAX_XOBJECTS = 50
 #: A page with at least this many filled shapes may draw a QR code as vector paths (one square
 #: per dark module: ~200 for the smallest code); its paths are then drawn and searched.
 MIN_SHAPES = 100
@@ -61,8 +68,9 @@ class PdfFacts:
     #: URIs of the link annotations (``https://...``, ``mailto:``), in page order, deduplicated.
     links: tuple[str, ...] = ()
     pages: int = 0
-    #: Pictures on the first ``IMAGE_PAGES`` pages, and of those pages the ones that fill enough
-    #: shapes to draw a QR code as vector paths (``images`` has nothing to read when both are 0).
+    #: Pictures on the first ``IMAGE_PAGES`` pages (in their forms too), and the drawings of
+    #: those pages and forms that fill enough shapes to draw a QR code as vector paths
+    #: (``images`` has nothing to read when both are 0).
     pictures: int = 0
     drawings: int = 0
     #: The text of the first ``TEXT_PAGES`` pages (at most ``MAX_TEXT`` characters): what a
@@ -117,7 +125,9 @@ def inspect(data: bytes) -> PdfFacts:
             links=tuple(list(links)[:MAX_LINKS]),
             pages=len(pages),
             pictures=sum(len(_pictures(page)) for page in first),
-            drawings=sum(_fills_many(content) for content in contents),
+            drawings=sum(
+                len(_drawn(page, content)) for page, content in zip(first, contents, strict=True)
+            ),
             text="\n".join(
                 _text(page, content)
                 for page, content in zip(first[:TEXT_PAGES], contents[:TEXT_PAGES], strict=True)
@@ -144,18 +154,64 @@ def _uri(ref: Any) -> str:
         return ""
 
 
-def _pictures(page: Any) -> list[tuple[str, Any]]:
-    """``(name, dictionary)`` of the page's picture objects (at most 50 objects looked at)."""
-    resources = page.get("/Resources")
-    xobjects = resources.get_object().get("/XObject") if resources is not None else None
-    if xobjects is None:
-        return []
-    xobjects = xobjects.get_object()
-    out = []
-    for name in list(xobjects.keys())[:50]:
-        xobj = xobjects[name].get_object()
-        if xobj.get("/Subtype") == "/Image":
-            out.append((name, xobj))
+def _xobjects(page: Any) -> list[tuple[tuple[str, ...], Any]]:
+    """``(path, object)`` of the pictures and forms a page places, those inside its forms
+    included (breadth first, ``FORM_DEPTH`` deep, at most ``MAX_XOBJECTS`` objects looked at).
+    A path names the objects from the page down, as pypdf's ``page.images`` takes it."""
+    out: list[tuple[tuple[str, ...], Any]] = []
+    level: list[tuple[tuple[str, ...], Any]] = [((), page)]
+    looked = 0
+    for _ in range(FORM_DEPTH + 1):
+        deeper = []
+        for path, holder in level:
+            resources = holder.get("/Resources")
+            resources = resources.get_object() if resources is not None else None
+            xobjects = resources.get("/XObject") if isinstance(resources, dict) else None
+            xobjects = xobjects.get_object() if xobjects is not None else None
+            if not isinstance(xobjects, dict):
+                continue
+            for name in list(xobjects.keys()):
+                looked += 1
+                if looked > MAX_XOBJECTS:
+                    return out
+                xobj = xobjects[name].get_object()
+                if not isinstance(xobj, dict):
+                    continue
+                if xobj.get("/Subtype") in ("/Image", "/Form"):
+                    out.append(((*path, name), xobj))
+                if xobj.get("/Subtype") == "/Form":
+                    deeper.append(((*path, name), xobj))
+        level = deeper
+    return out
+
+
+def _pictures(page: Any) -> list[tuple[tuple[str, ...], Any]]:
+    """``(path, dictionary)`` of the page's pictures, those inside its forms included."""
+    return [(path, xobj) for path, xobj in _xobjects(page) if xobj.get("/Subtype") == "/Image"]
+
+
+Box = tuple[float, float, float, float]
+
+
+def _drawn(page: Any, content: bytes) -> list[tuple[Box, bytes]]:
+    """``(box, content)`` of what the page draws with many filled shapes: the page itself (its
+    media box; ``content`` is its decoded content), then each of its forms (their bounding
+    box, in the form's own space: a decoder reads a code wherever it is placed)."""
+    out: list[tuple[Box, bytes]] = []
+    if _fills_many(content):
+        media = page.mediabox
+        box = (float(media.left), float(media.bottom), float(media.width), float(media.height))
+        out.append((box, content))
+    for _path, xobj in _xobjects(page):
+        if xobj.get("/Subtype") != "/Form":
+            continue
+        try:
+            data = bytes(xobj.get_data()[:MAX_CONTENT])
+            x0, y0, x1, y1 = (float(v) for v in xobj["/BBox"])
+        except Exception:  # noqa: S112 - a form pypdf cannot read draws nothing we can see
+            continue
+        if _fills_many(data):
+            out.append(((min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)), data))
     return out
 
 
@@ -212,15 +268,13 @@ _ARITY = {b"re": 4, b"cm": 6, b"m": 2, b"l": 2, b"c": 6, b"v": 4, b"y": 4, b"g":
 _ARITY |= {b"k": 4}
 
 
-def _drawing(page: Any, data: bytes) -> Any:
-    """The page's filled paths (``data``: its decoded content) drawn in black and white (text
-    and pictures left out): what a QR code drawn as vector squares looks like to a camera.
-    None when it fills few shapes."""
+def _drawing(box: Box, data: bytes) -> Any:
+    """The filled paths of a content stream (``data``, decoded; ``box``: left, bottom, width
+    and height of what it draws on) in black and white (text and pictures left out): what a
+    QR code drawn as vector squares looks like to a camera. None when it fills few shapes."""
     from PIL import Image, ImageDraw
 
-    box = page.mediabox
-    x0, y0 = float(box.left), float(box.bottom)
-    width, height = float(box.width), float(box.height)
+    x0, y0, width, height = box
     if not data or width <= 0 or height <= 0:
         return None
     scale = DRAW_SIDE / max(width, height)
@@ -285,8 +339,9 @@ def _drawing(page: Any, data: bytes) -> Any:
 
 
 def images(data: bytes) -> Iterator[Any]:
-    """Pillow images for QR codes, at most ``MAX_IMAGES``: the pictures on the first pages,
-    then the drawings of those pages that fill many shapes (a QR code drawn as vector squares).
+    """Pillow images for QR codes, at most ``MAX_IMAGES``: the pictures on the first pages (in
+    their forms too), then the drawings of those pages and forms that fill many shapes (a QR
+    code drawn as vector squares).
 
     Sizes are checked on the picture's dictionary before anything is decoded."""
     if len(data) > MAX_BYTES:
@@ -297,12 +352,12 @@ def images(data: bytes) -> Iterator[Any]:
             return
         count = 0
         for page in reader.pages[:IMAGE_PAGES]:
-            for name, xobj in _pictures(page):
+            for path, xobj in _pictures(page):
                 pixels = int(xobj.get("/Width", 0)) * int(xobj.get("/Height", 0))
                 if not 0 < pixels <= MAX_PIXELS:
                     continue
                 try:
-                    img = page.images[name].image
+                    img = page.images[path[0] if len(path) == 1 else list(path)].image
                 except Exception:  # noqa: S112 - a picture pypdf cannot decode holds no QR code we can read
                     continue
                 if img is not None:
@@ -311,9 +366,8 @@ def images(data: bytes) -> Iterator[Any]:
                     if count >= MAX_IMAGES:
                         return
         for page in reader.pages[:IMAGE_PAGES]:
-            content = _content(page)
-            if _fills_many(content):
-                drawing = _drawing(page, content)
+            for box, content in _drawn(page, _content(page)):
+                drawing = _drawing(box, content)
                 if drawing is not None:
                     yield drawing
                     count += 1

@@ -432,6 +432,27 @@ def test_an_attached_pages_addresses_are_links_of_the_message() -> None:
     assert "intel.blocklist_domain" in got
 
 
+def test_a_saved_mht_page_is_read_through_its_mime_wrapping() -> None:
+    """A page saved as ``.mht`` is MIME around HTML, quoted-printable: ``type=3D"password"``,
+    and long addresses cut by soft line breaks. It is unwrapped first, so its form is a
+    credential page and the address it posts to is whole."""
+    post = "https://owa-verify.example/" + "a" * 80 + "/post.php?u=1"
+    html_part = (
+        f'<html><body><form action=3D"{post[:60]}=\r\n{post[60:]}">'
+        '<input type=3D"password" name=3D"p"></form></body></html>'
+    ).replace("u=1", "u=3D1")
+    mht = (
+        "From: <Saved by Blink>\r\nSubject: Sign in\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/related; type="text/html"; boundary="----B"\r\n\r\n'
+        "------B\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+        f"Content-Location: https://owa-verify.example/\r\n\r\n{html_part}\r\n------B--\r\n"
+    ).encode()
+    msg = parse_message(message(attachments=[("Statement.mht", mht, "application/octet-stream")]))
+    assert post in {lk.url for lk in msg.links}
+    cred = {r.name: r for r in attachments.analyse(msg, Envelope(), CTX)}
+    assert cred["attachments.credential_page"].score == 6.0
+
+
 def test_invoice_fraud_written_in_the_attached_pdf() -> None:
     """The mail says only "see the attached letter"; the letter announces the new bank details.
     The BEC wording is found in the PDF's text and the reason says so. An ordinary invoice PDF

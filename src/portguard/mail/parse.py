@@ -35,7 +35,14 @@ from portguard.mail import office, pdf
 from portguard.mail.office import OfficeFacts
 from portguard.mail.pdf import PdfFacts
 
-__all__ = ["Attachment", "Link", "ParsedMessage", "parse_message"]
+__all__ = [
+    "PAGE_EXTENSIONS",
+    "Attachment",
+    "Link",
+    "ParsedMessage",
+    "page_markup",
+    "parse_message",
+]
 
 MAX_PARTS = 200
 MAX_TEXT = 200_000
@@ -449,8 +456,11 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
     pm.links = in_documents[:MAX_LINKS] + links[:MAX_LINKS]
 
 
-#: Extensions of attached web pages (an SVG picture runs scripts as a page does).
-_PAGE_EXT = (".html", ".htm", ".shtml", ".xhtml", ".svg", ".mht", ".mhtml")
+#: Extensions of attached web pages (an SVG picture runs scripts as a page does; a saved
+#: ``.mht`` page is MIME around HTML): read here for their links, and by the attachment
+#: analyser for forms, redirects and smuggling.
+PAGE_EXTENSIONS = frozenset({"html", "htm", "shtml", "xhtml", "svg", "mht", "mhtml"})
+_PAGE_EXT = tuple(sorted("." + ext for ext in PAGE_EXTENSIONS))
 
 
 def _document_links(att: Attachment) -> tuple[str, ...]:
@@ -493,10 +503,33 @@ def _is_page(att: Attachment) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<svg", b"<script"))
 
 
+#: How a saved ``.mht`` page starts (its MIME headers, as browsers write them).
+_MIME_START = (b"from:", b"subject:", b"date:", b"mime-version:", b"content-type:")
+MAX_PAGE_BYTES = 2_000_000
+
+
+def page_markup(data: bytes) -> str:
+    """An attached page's markup (its first ``MAX_PAGE_BYTES``). A saved ``.mht`` page is MIME
+    around HTML, quoted-printable or base64 (``type=3D"password"``, addresses cut by soft line
+    breaks): its HTML parts are unwrapped first."""
+    head = data[:4096].lstrip().lower()
+    if head.startswith(_MIME_START) and b"content-type:" in head:
+        wrapped = email.message_from_bytes(data[:MAX_PAGE_BYTES])
+        parts = [
+            part.get_payload(decode=True)
+            for part in wrapped.walk()
+            if part.get_content_type() in ("text/html", "image/svg+xml")
+        ]
+        markup = b"\n".join(p for p in parts if isinstance(p, bytes))
+        if markup:
+            return markup[:MAX_PAGE_BYTES].decode("utf-8", "replace")
+    return data[:MAX_PAGE_BYTES].decode("utf-8", "replace")
+
+
 def _page_links(data: bytes) -> tuple[str, ...]:
     """The web addresses anywhere in an attached page (anchors, form actions, redirects,
     scripts), entity-encoded ones (``&#104;ttps``) included; at most 50."""
-    text = html.unescape(data[:2_000_000].decode("utf-8", "replace"))
+    text = html.unescape(page_markup(data))
     return tuple(dict.fromkeys(link.url for link in text_links(text)))[:MAX_DOCUMENT_LINKS]
 
 

@@ -11,7 +11,7 @@ import warnings
 import zipfile
 
 from portguard.mail.analysers.base import AnalysisContext, Envelope
-from portguard.mail.parse import Attachment, ParsedMessage
+from portguard.mail.parse import PAGE_EXTENSIONS, Attachment, ParsedMessage, page_markup
 from portguard.mail.schemas import Reason
 
 __all__ = ["DANGEROUS_EXT", "analyse", "sniff"]
@@ -227,16 +227,13 @@ def _zip(name: str, data: bytes, depth: int, out: list[Reason]) -> None:
                 return
             if kind == "zip":
                 _zip(f"{name}/{info.filename}", inner, depth + 1, out)
-            elif kind == "html" or ext in _PAGE_EXT:
+            elif kind == "html" or ext in PAGE_EXTENSIONS:
                 # A zipped login page: the archive only hides it from a look at the mail.
                 _html(f"{name}/{info.filename}", inner, out)
 
 
-_PAGE_EXT = frozenset({"html", "htm", "shtml", "svg", "xhtml"})
-
-
 def _html(name: str, data: bytes, out: list[Reason]) -> None:
-    text = data[:2_000_000].decode("utf-8", "replace")
+    text = page_markup(data)
     if _SMUGGLE_RE.search(text) and ("base64" in text.lower() or len(text) > 50_000):
         out.append(
             Reason(
@@ -327,7 +324,7 @@ def _one(att: Attachment, ctx: AnalysisContext, out: list[Reason]) -> None:
         hit = _macros(att.filename, att.data)
         if hit:
             out.append(hit)
-    elif kind == "html" or ext in _PAGE_EXT:
+    elif kind == "html" or ext in PAGE_EXTENSIONS:
         _html(name, att.data, out)
     elif kind == "pdf":
         head = att.data[:3_000_000]

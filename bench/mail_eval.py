@@ -216,7 +216,10 @@ def peer_results(d: Path) -> dict[str, dict[str, object]]:
 
 
 def pct(xs: list[str], flagged: set[str] = BLOCKED) -> str:
-    return f"{100 * sum(x in flagged for x in xs) / max(len(xs), 1):.1f}%"
+    """The share flagged; a share that rounds to 0.0% but is not zero gets two decimals
+    (2 of 5,000 is 0.04%, not nothing)."""
+    share = 100 * sum(x in flagged for x in xs) / max(len(xs), 1)
+    return f"{share:.2f}%" if 0 < share < 0.05 else f"{share:.1f}%"
 
 
 def main() -> int:

@@ -135,8 +135,10 @@ def _tokens(msg: ParsedMessage, subject: str, body: str) -> tuple[list[str], lis
     if subject:
         letters = sum(c.isalpha() for c in subject)
         upper = sum(c.isupper() for c in subject) / max(letters, 1)
-        toks += [f"su:{int(upper * 4)}", f"sx:{min(subject.count('!'), 3)}"]
-        toks.append("s$" if "$" in subject else "s-")
+        # Shouting, exclamation marks, a dollar: tokens only when present (see below).
+        toks += [f"su:{int(upper * 4)}"] if upper >= 0.25 else []
+        toks += [f"sx:{min(subject.count('!'), 3)}"] if "!" in subject else []
+        toks += ["s$"] if "$" in subject else []
         # A hash-buster: a random token tacked on after the subject ("Grow Up!  abm") so that
         # every copy differs; the word is nowhere in the text.
         tail = _HASH_BUSTER.search(subject.replace("\xa0", " "))
@@ -158,12 +160,13 @@ def _tokens(msg: ParsedMessage, subject: str, body: str) -> tuple[list[str], lis
             hosts.add(h)
     link_domains = {registered_domain(h) for h in hosts if "." in h}
     toks += ["lh:" + d for d in link_domains]
-    # Neither "no links" nor a plain display name ("Sarah Willems") is a token: a token on the
-    # common case acts as an intercept, and these learnt the corpora, not mail. The public ham
-    # is mailing-list mail, which nearly always has the list's links and a display name, so
-    # both had come to mean "not a list, so phishing": trained on generated port mail of other
-    # companies, the model held 41 of 5,000 such messages (a short customs note without a
-    # link); without the two tokens, 2 (docs/benchmarks.md).
+    # The common case is never a token ("no links", a plain display name such as "Sarah
+    # Willems", a subject without capitals, "!" or "$"): such a token acts as an intercept, and
+    # these learnt the corpora, not mail. The public ham is mailing-list mail, which nearly
+    # always has the list's links and a display name, so those had come to mean "not a list,
+    # so phishing": trained on generated port mail of other companies, the model held 41 of
+    # 5,000 such messages (a short customs note without a link); without them, none
+    # (docs/benchmarks.md).
     toks += _own_links(msg, link_domains)
     toks += _display_name_shape(msg)
     for att in msg.attachments[:20]:

@@ -92,6 +92,16 @@ def test_addresses_never_become_features() -> None:
         assert np.array_equal(a, b)
     assert not any("pot" in t or "netnoteinc" in t for t in features(with_addr))
 
+    # Whole addresses go, whatever their shape; a mention without a local part is words.
+    def body_vector(text: str) -> tuple[np.ndarray, np.ndarray]:
+        return vector(parse_message(message(text=text))).weighted()
+
+    one = body_vector("Mail mina.ostrova+ops@mail.katoen-natie.be or x_y@b.c@d.e, see @porthandle")
+    other = body_vector("Mail someone@other.example or q@r.s@d.e, see @porthandle")
+    mention = body_vector("Mail someone@other.example or q@r.s@d.e, see @quayhandle")
+    assert all(np.array_equal(a, b) for a, b in zip(one, other, strict=True))
+    assert not np.array_equal(other[0], mention[0])
+
 
 def test_learnable_findings_exclude_bulk_malware_and_info() -> None:
     reasons = [

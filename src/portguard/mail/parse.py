@@ -393,13 +393,14 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
             break
         # msg.walk() looks at a part's children after yielding it, so a part mended here is
         # walked into.
-        if part.get_content_maintype() == "multipart" and not part.is_multipart():
+        declared = part.get_content_type()  # each lookup scans every header: once a part
+        if declared.split("/")[0] == "multipart" and not part.is_multipart():
             _mend_multipart(part)
         for defect in getattr(part, "defects", [])[:3]:
             name_ = type(defect).__name__
             if name_ not in pm.malformed:
                 pm.malformed.append(name_)
-        ctype = part.get_content_type().lower().split()[0].rstrip(";,") or "text/plain"
+        ctype = declared.lower().split()[0].rstrip(";,") or "text/plain"
         pm.part_types.append(ctype)
         if part.is_multipart():
             continue

@@ -91,10 +91,13 @@ HOSTING = frozenset(
         "blogspot.com",
     ]
 )
+_DIGIT = re.compile(r"\d")
 _CHAT_RE = re.compile(r"(wa\.me/|api\.whatsapp\.com/send|t\.me/|telegram\.me/)", re.I)
 
 
 def _ip(host: str) -> str | None:
+    if ":" not in host and not _DIGIT.search(host):
+        return None  # a name (most hosts): no address has neither a digit nor a colon
     try:
         return str(ipaddress.ip_address(host.strip("[]")))
     except ValueError:

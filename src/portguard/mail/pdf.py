@@ -121,12 +121,14 @@ def inspect(data: bytes) -> PdfFacts:
                 break
         first = pages[:IMAGE_PAGES]
         contents = [_content(page) for page in first]  # decoded once for both uses
+        placed = [_xobjects(page) for page in first]  # walked once for both counts
         return PdfFacts(
             links=tuple(list(links)[:MAX_LINKS]),
             pages=len(pages),
-            pictures=sum(len(_pictures(page)) for page in first),
+            pictures=sum(len(_pictures(objects)) for objects in placed),
             drawings=sum(
-                len(_drawn(page, content)) for page, content in zip(first, contents, strict=True)
+                len(_drawn(page, content, objects))
+                for page, content, objects in zip(first, contents, placed, strict=True)
             ),
             text="\n".join(
                 _text(page, content)
@@ -154,12 +156,16 @@ def _uri(ref: Any) -> str:
         return ""
 
 
-def _xobjects(page: Any) -> list[tuple[tuple[str, ...], Any]]:
+#: ``(path, object)`` pairs: what ``_xobjects`` finds on a page.
+Placed = list[tuple[tuple[str, ...], Any]]
+
+
+def _xobjects(page: Any) -> Placed:
     """``(path, object)`` of the pictures and forms a page places, those inside its forms
     included (breadth first, ``FORM_DEPTH`` deep, at most ``MAX_XOBJECTS`` objects looked at).
     A path names the objects from the page down, as pypdf's ``page.images`` takes it."""
-    out: list[tuple[tuple[str, ...], Any]] = []
-    level: list[tuple[tuple[str, ...], Any]] = [((), page)]
+    out: Placed = []
+    level: Placed = [((), page)]
     looked = 0
     for _ in range(FORM_DEPTH + 1):
         deeper = []
@@ -177,32 +183,34 @@ def _xobjects(page: Any) -> list[tuple[tuple[str, ...], Any]]:
                 xobj = xobjects[name].get_object()
                 if not isinstance(xobj, dict):
                     continue
-                if xobj.get("/Subtype") in ("/Image", "/Form"):
+                kind = xobj.get("/Subtype")
+                if kind in ("/Image", "/Form"):
                     out.append(((*path, name), xobj))
-                if xobj.get("/Subtype") == "/Form":
+                if kind == "/Form":
                     deeper.append(((*path, name), xobj))
         level = deeper
     return out
 
 
-def _pictures(page: Any) -> list[tuple[tuple[str, ...], Any]]:
-    """``(path, dictionary)`` of the page's pictures, those inside its forms included."""
-    return [(path, xobj) for path, xobj in _xobjects(page) if xobj.get("/Subtype") == "/Image"]
+def _pictures(placed: Placed) -> Placed:
+    """The pictures among a page's ``_xobjects``, those inside its forms included."""
+    return [(path, xobj) for path, xobj in placed if xobj.get("/Subtype") == "/Image"]
 
 
 Box = tuple[float, float, float, float]
 
 
-def _drawn(page: Any, content: bytes) -> list[tuple[Box, bytes]]:
+def _drawn(page: Any, content: bytes, placed: Placed) -> list[tuple[Box, bytes]]:
     """``(box, content)`` of what the page draws with many filled shapes: the page itself (its
-    media box; ``content`` is its decoded content), then each of its forms (their bounding
-    box, in the form's own space: a decoder reads a code wherever it is placed)."""
+    media box; ``content`` is its decoded content), then each of its forms among ``placed``
+    (its ``_xobjects``; their bounding box, in the form's own space: a decoder reads a code
+    wherever it is placed)."""
     out: list[tuple[Box, bytes]] = []
     if _fills_many(content):
         media = page.mediabox
         box = (float(media.left), float(media.bottom), float(media.width), float(media.height))
         out.append((box, content))
-    for _path, xobj in _xobjects(page):
+    for _path, xobj in placed:
         if xobj.get("/Subtype") != "/Form":
             continue
         try:
@@ -351,8 +359,10 @@ def images(data: bytes) -> Iterator[Any]:
         if reader is None:
             return
         count = 0
-        for page in reader.pages[:IMAGE_PAGES]:
-            for path, xobj in _pictures(page):
+        first = reader.pages[:IMAGE_PAGES]
+        placed = [_xobjects(page) for page in first]  # walked once for pictures and drawings
+        for page, objects in zip(first, placed, strict=True):
+            for path, xobj in _pictures(objects):
                 pixels = int(xobj.get("/Width", 0)) * int(xobj.get("/Height", 0))
                 if not 0 < pixels <= MAX_PIXELS:
                     continue
@@ -365,8 +375,8 @@ def images(data: bytes) -> Iterator[Any]:
                     count += 1
                     if count >= MAX_IMAGES:
                         return
-        for page in reader.pages[:IMAGE_PAGES]:
-            for box, content in _drawn(page, _content(page)):
+        for page, objects in zip(first, placed, strict=True):
+            for box, content in _drawn(page, _content(page), objects):
                 drawing = _drawing(box, content)
                 if drawing is not None:
                     yield drawing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from email.utils import getaddresses, parseaddr
 
@@ -98,6 +99,25 @@ def test_multipart_with_a_boundary_it_never_uses_is_still_read() -> None:
     # No delimiter line at all: nothing to mend, and no crash.
     broken = raw.replace(b"--= Multipart", b"== Multipart")
     assert "StartBoundaryNotFoundDefect" in parse_message(broken).malformed
+
+
+def test_base64_body_with_a_footer_tacked_on_is_still_decoded() -> None:
+    # A mailing list appends its plain-text footer to a base64 body; Python's decoder then gives
+    # back the base64 itself, while a mail client shows the decoded page.
+    page = b"<html><body>Your mailbox is full. <a href='http://evil.example/x'>Verify</a></body></html>"
+    encoded = base64.encodebytes(page)
+    raw = (
+        b"From: a@b.example\r\nSubject: hi\r\nContent-Type: text/html\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"\r\n"
+        b"_______________________________________________\r\nlist mailing list\r\n"
+        b"https://lists.example.org/listinfo/list\r\n"
+    )
+    msg = parse_message(raw)
+    assert "Your mailbox is full" in msg.body
+    assert "http://evil.example/x" in [link.url for link in msg.links]
+    # Nothing decodable: nothing, rather than base64 read as words.
+    junk = b"Content-Transfer-Encoding: base64\r\n\r\nA\r\n-- \r\nfoot\r\n"
+    assert parse_message(junk).body.strip() == ""
 
 
 def test_raw_8bit_headers_are_read_in_the_bodys_charset() -> None:

@@ -16,6 +16,8 @@ the pages and PDFs in a zip.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import email
 import email.header
@@ -26,6 +28,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from email.errors import InvalidBase64LengthDefect
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
@@ -258,11 +261,51 @@ def _mend_multipart(part: Message) -> None:
 
 
 def _payload(part: Message) -> bytes:
+    defects = len(part.defects)
     try:
         data = part.get_payload(decode=True)
     except Exception:
         return b""
-    return data if isinstance(data, bytes) else b""
+    if not isinstance(data, bytes):
+        return b""
+    if any(isinstance(d, InvalidBase64LengthDefect) for d in part.defects[defects:]):
+        return _base64_lines(part)
+    return data
+
+
+#: A line of base64 as encoders write it (the alphabet, padding at the end).
+_B64_LINE_RE = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
+
+
+def _base64_lines(part: Message) -> bytes:
+    """The base64 lines at the start of a part that Python gave up on, decoded.
+
+    Python's decoder returns the base64 text itself when the characters do not add up, which
+    is what a mailing list's plain-text footer tacked onto a base64 body does (and what a
+    spammer's stray character does on purpose): the filter would read base64 while the mail
+    client shows the decoded page. Clients decode the base64 lines and drop the rest; so does
+    this (the first line that is not base64 ends it; an incomplete last group is dropped)."""
+    raw = part.get_payload(decode=False)
+    if not isinstance(raw, str):
+        return b""
+    lines: list[bytes] = []
+    for line in raw.encode("ascii", "replace").splitlines():
+        line = line.strip()
+        if not line:
+            if lines:
+                break
+            continue
+        if not _B64_LINE_RE.fullmatch(line):
+            break
+        lines.append(line)
+        if line.endswith(b"="):
+            break
+    data = b"".join(lines)
+    data = data[: len(data) - len(data) % 4]
+    try:
+        return base64.b64decode(data)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 #: Charset labels as mail clients and browsers read them (the WHATWG Encoding Standard): a

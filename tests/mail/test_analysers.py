@@ -710,13 +710,20 @@ def test_spf_dkim_dmarc_with_a_resolver() -> None:
     raw = message()
     sig = dkim.sign(raw, b"sel", b"katoennatie.com", pem, include_headers=[b"from", b"subject"])
     good = Envelope("192.0.2.10", "mx.katoennatie.com", "bounce@katoennatie.com")
-    assert auth.analyse(parse_message(sig + raw), good, ctx) == []
+    passed = auth.analyse(parse_message(sig + raw), good, ctx)
+    assert [(r.name, r.score) for r in passed] == [(auth.AUTHENTICATED, 0.0)]
+    assert "DMARC passes" in passed[0].detail
+    # Signed but sent from a host SPF does not allow: the aligned signature still authenticates.
+    elsewhere = Envelope("203.0.113.9", "evil", "bounce@katoennatie.com")
+    assert auth.AUTHENTICATED in names(auth.analyse(parse_message(sig + raw), elsewhere, ctx))
     bad = Envelope("203.0.113.9", "evil", "bounce@katoennatie.com")
     got = names(auth.analyse(parse_message(raw), bad, ctx))
     assert {"auth.spf_fail", "auth.dmarc_fail"} <= got
+    assert auth.AUTHENTICATED not in got
     tampered = sig + raw.replace(b"Berth planning", b"Urgent payment")
-    got = names(auth.analyse(parse_message(tampered), good, ctx))
+    got = names(auth.analyse(parse_message(tampered), bad, ctx))
     assert "auth.dkim_fail" in got
+    assert auth.AUTHENTICATED not in got
     assert auth.check_spf("192.0.2.1", "katoennatie.com", resolver) == "pass"
 
 

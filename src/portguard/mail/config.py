@@ -56,6 +56,14 @@ class MailSettings:
     block_score: float = 6.0
     reject_phishing_score: float | None = 15.0
     spam_action: str = "quarantine"
+    #: At most this many of the content model's points are cancelled for a known correspondent's
+    #: authenticated mail (``portguard.mail.correspondents``; 12 is all of them); 0 turns the
+    #: history off.
+    known_sender_credit: float = 12.0
+    #: Authenticated deliveries, the first at least ``known_sender_days`` ago, that make a
+    #: sender a known correspondent.
+    known_sender_messages: int = 5
+    known_sender_days: float = 7.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MailSettings:
@@ -72,6 +80,10 @@ class MailSettings:
             raise ConfigError("spam_action must be 'quarantine' or 'tag'")
         if s.dns not in ("offline", "system"):
             raise ConfigError("dns must be 'offline' or 'system'")
+        if s.known_sender_credit < 0 or s.known_sender_messages < 1 or s.known_sender_days < 0:
+            raise ConfigError(
+                "known_sender_credit and known_sender_days must be >= 0, known_sender_messages >= 1"
+            )
         return s
 
     @property

@@ -19,6 +19,7 @@ import logging
 import ssl
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,9 @@ from portguard.core.errors import ConfigError, NotFoundError
 from portguard.mail import service
 from portguard.mail.alerts import to_alert, to_event
 from portguard.mail.analysers import Envelope
+from portguard.mail.analysers.auth import AUTHENTICATED
 from portguard.mail.config import MailSettings, build_scanner
+from portguard.mail.correspondents import CorrespondentBook
 from portguard.mail.metrics import MailMetrics
 from portguard.mail.models import MailMessage
 from portguard.mail.parse import ParsedMessage, parse_message
@@ -45,6 +48,10 @@ if TYPE_CHECKING:
 __all__ = ["MailGateway"]
 
 log = logging.getLogger(__name__)
+
+
+def _authenticated(reasons: list[Reason]) -> bool:
+    return any(r.name == AUTHENTICATED for r in reasons)
 
 
 def _hostport(text: str) -> tuple[str, int]:
@@ -71,6 +78,15 @@ class MailGateway:
         self.db = db
         self.bus = bus
         self.scanner = scanner or build_scanner(self.settings, indicator_index=indicator_index)
+        self.correspondents: CorrespondentBook | None = None
+        if db is not None and self.settings.known_sender_credit > 0:
+            self.correspondents = CorrespondentBook(
+                db,
+                points=self.settings.known_sender_credit,
+                min_messages=self.settings.known_sender_messages,
+                min_age=timedelta(days=self.settings.known_sender_days),
+            )
+            self.scanner.ctx.correspondents = self.correspondents
         self.spool = Spool(spool_dir)
         self.metrics = MailMetrics(registry)
         self.next_hop = _hostport(self.settings.next_hop)
@@ -85,6 +101,8 @@ class MailGateway:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self, *, smtp: bool = True) -> None:
+        if self.correspondents is not None:
+            self.correspondents.load()
         pending = self.spool.recover()
         if pending:
             log.info("mail spool: %d message(s) to finish from before", pending)
@@ -250,8 +268,12 @@ class MailGateway:
         self._record(sid, raw, msg, meta, verdict, status)
         if quarantine:
             self.spool.to_quarantine(sid)
-        else:
-            self.spool.update(sid, {**meta, "state": "relay", "attempts": 0, "next_try": 0})
+            return
+        relay = {**meta, "state": "relay", "attempts": 0, "next_try": 0}
+        if cat in (Category.CLEAN, Category.BULK) and _authenticated(verdict.reasons):
+            # Counted once delivered (``_relay``): the sender's history of good mail.
+            relay["correspondent"] = msg.from_addr
+        self.spool.update(sid, relay)
 
     def _received_at(self, meta: dict[str, Any]) -> Any:
         from datetime import datetime
@@ -319,6 +341,11 @@ class MailGateway:
             self.spool.to_quarantine(sid)
         else:
             self._set_status(sid, "released" if meta.get("released") else "delivered")
+            if self.correspondents is not None and meta.get("correspondent"):
+                try:
+                    self.correspondents.note_delivered(str(meta["correspondent"]))
+                except Exception:
+                    log.exception("could not count the correspondent of %s", sid)
             self.spool.remove(sid)
             self.metrics.relayed.inc()
 
@@ -374,6 +401,8 @@ class MailGateway:
                 "received_at": row.received_at.isoformat(),
                 "verdict": {"category": row.category, "score": row.score},
             }
+            if any(r.get("name") == AUTHENTICATED for r in row.reasons or []):
+                meta["correspondent"] = row.sender
         self.save_feedback(sid, "ham", raw)
         self.spool.requeue(sid, meta)
         self._wake.set()
@@ -398,6 +427,9 @@ class MailGateway:
             service.add_feedback(
                 session=session, sid=sid, label=label, actor=actor, comment=comment
             )
+            sender = service.get_message(session=session, sid=sid).sender
+        if label != "ham" and self.correspondents is not None:
+            self.correspondents.note_reported(sender)
         # Delivered mail is not kept: the report is still recorded, without a training copy.
         with contextlib.suppress(OSError):
             self.save_feedback(sid, label, self.spool.quarantined(sid))

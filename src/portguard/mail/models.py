@@ -1,5 +1,5 @@
 """Tables of the mail domain: every verdict (searchable; quarantined ones keep their message in
-the spool's quarantine folder), users' feedback, and daily counters."""
+the spool's quarantine folder), users' feedback, daily counters, and known correspondents."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portguard.core.db import Base, UTCDateTime
 
-__all__ = ["MailDailyStat", "MailFeedback", "MailMessage"]
+__all__ = ["MailCorrespondent", "MailDailyStat", "MailFeedback", "MailMessage"]
 
 
 class MailMessage(Base):
@@ -59,3 +59,17 @@ class MailDailyStat(Base):
     phishing: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     malware: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     rejected: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class MailCorrespondent(Base):
+    """A From address whose authenticated mail was delivered (``portguard.mail.correspondents``)."""
+
+    __tablename__ = "mail_correspondents"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    #: Authenticated messages from it delivered clean (or released from quarantine).
+    delivered: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: Its messages users reported as phishing or spam; any ends the credit.
+    reported: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from portguard.mail import correspondents
 from portguard.mail.analysers import ANALYSERS, Analyser, AnalysisContext, Envelope, content
 from portguard.mail.parse import ParsedMessage, parse_message
 from portguard.mail.schemas import Category, Reason, Verdict
@@ -76,6 +77,10 @@ class Scanner:
                 reasons.append(
                     Reason("content.error", 0.0, f"{type(exc).__name__}: {exc}"[:300], kind="info")
                 )
+        if self.ctx.correspondents is not None:
+            known = correspondents.credit(msg, reasons, self.ctx.correspondents)
+            if known is not None:
+                reasons.append(known)
         verdict = self.decide(reasons)
         verdict.elapsed_ms = (time.perf_counter() - t0) * 1000
         return msg, verdict

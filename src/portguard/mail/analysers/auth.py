@@ -22,7 +22,11 @@ from portguard.mail.analysers.base import (
 from portguard.mail.parse import ParsedMessage, domain_of
 from portguard.mail.schemas import Reason
 
-__all__ = ["analyse", "check_spf", "dmarc_policy", "parse_auth_results"]
+__all__ = ["AUTHENTICATED", "analyse", "check_spf", "dmarc_policy", "parse_auth_results"]
+
+#: The finding (0 points, information) that the From domain is authenticated: DMARC passes, or
+#: a DKIM signature or SPF aligned with it verifies. Known correspondents are counted on it.
+AUTHENTICATED = "auth.pass"
 
 _RESULT_RE = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.I)
 _HEADER_D_RE = re.compile(r"header\.(?:d|from)\s*=\s*([^\s;]+)", re.I)
@@ -124,6 +128,7 @@ def analyse(msg: ParsedMessage, env: Envelope, ctx: AnalysisContext) -> list[Rea
         if authserv in ctx.trusted_authserv_ids:
             for k, v in res.items():
                 results.setdefault(k, v)
+    aligned_dkim = aligned_spf = False
     if ctx.resolver is not None and env.client_ip:
         sender_dom = domain_of(env.mail_from) or env.helo.lower()
         spf = check_spf(env.client_ip, sender_dom, ctx.resolver) if sender_dom else "none"
@@ -165,4 +170,11 @@ def analyse(msg: ParsedMessage, env: Envelope, ctx: AnalysisContext) -> list[Rea
         reasons.append(
             Reason("auth.protected_unauthenticated", 4.0, f"claims {from_dom} without passing auth")
         )
+    if from_dom and (results.get("dmarc") == "pass" or aligned_dkim or aligned_spf):
+        how = (
+            "DMARC passes"
+            if results.get("dmarc") == "pass"
+            else ("aligned DKIM signature verifies" if aligned_dkim else "aligned SPF passes")
+        )
+        reasons.append(Reason(AUTHENTICATED, 0.0, f"{from_dom} is authenticated ({how})", "info"))
     return reasons

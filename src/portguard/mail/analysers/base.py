@@ -15,6 +15,7 @@ from portguard.mail.schemas import Reason
 if TYPE_CHECKING:
     from portguard.intel.index import IndicatorIndex
     from portguard.mail.classifier import Classifier
+    from portguard.mail.correspondents import CorrespondentBook
 
 __all__ = [
     "Analyser",
@@ -60,6 +61,9 @@ class AnalysisContext:
     #: Local blocklist (domains, URLs, IPs, e-mail addresses), lower-case.
     blocklist: frozenset[str] = frozenset()
     classifier: Classifier | None = None
+    #: Senders whose authenticated mail was delivered before (the gateway's; None when scanning
+    #: files): the scanner credits their mail against the content model's points.
+    correspondents: CorrespondentBook | None = None
     #: Protected domains' registered labels ("portofantwerpbruges"), computed once.
     protected_labels: dict[str, str] = field(default_factory=dict)
     #: (label, its skeleton, domain), longest first; and look-alike answers already given.

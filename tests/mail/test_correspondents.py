@@ -10,10 +10,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
-from portguard.core.clock import utcnow
+from portguard.api import create_api
+from portguard.core import auth
+from portguard.core.audit import AuditEntry
+from portguard.core.bus import EmbeddedBus
+from portguard.core.clock import SystemClock, utcnow
 from portguard.core.db import Base, Database
+from portguard.core.http import AppContext
+from portguard.core.metrics import Metrics
+from portguard.core.settings import Settings
 from portguard.mail import MailGateway, MailSettings
+from portguard.mail.api import router
 from portguard.mail.config import build_scanner
 from portguard.mail.correspondents import KNOWN, CorrespondentBook
 from portguard.mail.models import MailCorrespondent, MailMessage
@@ -204,3 +213,50 @@ def test_the_gateway_learns_its_correspondents_from_what_it_delivers(
         c.sendmail(ADDRESS, to, _invoice())
     assert _wait(lambda: len(list((gw.spool.root / "quarantine").glob("*.eml"))) == 1)
     assert len(sink.received) == 5
+
+
+def test_operators_see_and_forget_correspondents_through_the_api(
+    gateway: tuple[MailGateway, Database, SmtpSink], tmp_path: Path
+) -> None:
+    gw, db, _sink = gateway
+    assert gw.correspondents is not None
+    for days in (30, 20, 10):
+        gw.correspondents.note_delivered(ADDRESS, utcnow() - timedelta(days=days))
+    gw.correspondents.note_delivered("jan@katoennatie.com")
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    ctx = AppContext(
+        settings=Settings.load(data_dir=tmp_path),
+        db=db,
+        bus=bus,
+        clock=SystemClock(),
+        metrics=Metrics(),
+        extras={"mail": gw},
+    )
+    with db.session() as s:
+        ana = auth.create_user(
+            session=s, username="ana", password="a long enough pw", role="analyst"
+        )
+        aud = auth.create_user(
+            session=s, username="aud", password="a long enough pw", role="auditor"
+        )
+        analyst = {"Authorization": f"Bearer {auth.create_token(session=s, user=ana, name='t')[1]}"}
+        auditor = {"Authorization": f"Bearer {auth.create_token(session=s, user=aud, name='t')[1]}"}
+    url = "/api/v1/mail/correspondents"
+    with TestClient(create_api(ctx, [router])) as c:
+        assert c.get(url).status_code == 401
+        listed = c.get(url, headers=auditor).json()
+        assert [r["address"] for r in listed] == ["jan@katoennatie.com", ADDRESS]
+        assert listed[1]["delivered"] == 3 and listed[1]["reported"] == 0
+        assert [
+            r["address"] for r in c.get(url, headers=auditor, params={"q": "vandamme"}).json()
+        ] == [ADDRESS]
+        # Reading is not enough to change it.
+        assert c.delete(f"{url}/{ADDRESS}", headers=auditor).status_code == 403
+        assert c.delete(f"{url}/{ADDRESS}", headers=analyst).status_code == 204
+        assert c.delete(f"{url}/{ADDRESS}", headers=analyst).status_code == 404
+        assert [r["address"] for r in c.get(url, headers=auditor).json()] == ["jan@katoennatie.com"]
+    bus.close()
+    assert gw.correspondents.get(ADDRESS) is None
+    with db.session() as s:
+        [entry] = s.query(AuditEntry).filter(AuditEntry.action == "mail.forget_correspondent").all()
+        assert entry.actor == "user:ana" and entry.target == f"mail-sender:{ADDRESS}"

@@ -1,6 +1,8 @@
-"""Routes of the mail domain: quarantine search, message, release, delete, user reports, stats.
+"""Routes of the mail domain: quarantine search, message, release, delete, user reports, stats,
+known correspondents.
 
-Reads need ``alerts:read``; release, delete and reports need ``incidents:write``. The runtime
+Reads need ``alerts:read``; release, delete, reports and forgetting a correspondent need
+``incidents:write``. The runtime
 object is ``ctx.extras["mail"]`` (a ``MailGateway``); searching and statistics work from the
 database alone.
 """
@@ -18,7 +20,7 @@ from portguard.core.errors import NotFoundError
 from portguard.core.http import Ctx, DbSession, Principal, require
 from portguard.mail import service
 from portguard.mail.gateway import MailGateway
-from portguard.mail.schemas import FeedbackCreate, QuarantineRead, StatsRead
+from portguard.mail.schemas import CorrespondentRead, FeedbackCreate, QuarantineRead, StatsRead
 
 __all__ = ["router"]
 
@@ -115,3 +117,23 @@ def stats(
 ) -> list[StatsRead]:
     """Messages scanned and blocked (phishing, spam, malware) per day or month."""
     return service.stats(session=session, period=period, limit=limit)
+
+
+@router.get("/correspondents", response_model=list[CorrespondentRead])
+def correspondents(
+    session: DbSession,
+    principal: Reader,
+    q: Annotated[str | None, Query(max_length=320)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CorrespondentRead]:
+    """Senders whose authenticated mail was delivered here, most recently seen first."""
+    rows = service.search_correspondents(session=session, q=q, limit=limit, offset=offset)
+    return [CorrespondentRead.model_validate(r) for r in rows]
+
+
+@router.delete("/correspondents/{address}", status_code=204)
+def forget(address: str, ctx: Ctx, principal: Writer) -> Response:
+    """Drop a sender's history: its mail earns no credit until it builds one again."""
+    _gateway(ctx).forget_correspondent(address, actor=principal.actor)
+    return Response(status_code=204)

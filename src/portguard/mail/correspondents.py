@@ -120,6 +120,11 @@ class CorrespondentBook:
             return None
         return c
 
+    def forget(self, address: str) -> None:
+        """Drop ``address`` from memory (the caller deletes its row)."""
+        with self._lock:
+            self._known.pop(address.lower(), None)
+
     def note_delivered(self, address: str, at: datetime | None = None) -> None:
         """One more authenticated message from ``address`` delivered."""
         self._note(address.lower(), ensure_utc(at or utcnow()), delivered=1)

@@ -434,6 +434,15 @@ class MailGateway:
         with contextlib.suppress(OSError):
             self.save_feedback(sid, label, self.spool.quarantined(sid))
 
+    def forget_correspondent(self, address: str, *, actor: str) -> None:
+        """An operator drops a sender's history (audited): no credit until it earns one again."""
+        if self.db is None:
+            raise ConfigError("the mail gateway has no database")
+        with self.db.session() as session:
+            service.forget_correspondent(session=session, address=address, actor=actor)
+        if self.correspondents is not None:
+            self.correspondents.forget(address)
+
     def save_feedback(self, sid: str, label: str, raw: bytes) -> None:
         """Keep a copy under ``feedback/<label>/`` for ``portguard mail train --feedback``."""
         d = self.spool.root / "feedback" / label

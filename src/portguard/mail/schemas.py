@@ -89,6 +89,18 @@ class QuarantineRead(BaseModel):
     client: str
 
 
+class CorrespondentRead(BaseModel):
+    """A sender's history at this gateway (``portguard.mail.correspondents``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    address: str
+    first_seen: datetime
+    last_seen: datetime
+    delivered: int
+    reported: int
+
+
 class FeedbackCreate(BaseModel):
     """A user's report on a message: ``phishing``, ``spam`` or ``ham`` (not phishing)."""
 

@@ -15,14 +15,16 @@ from sqlalchemy.orm import Session
 from portguard.core import audit
 from portguard.core.clock import utcnow
 from portguard.core.errors import ConflictError, NotFoundError
-from portguard.mail.models import MailDailyStat, MailFeedback, MailMessage
+from portguard.mail.models import MailCorrespondent, MailDailyStat, MailFeedback, MailMessage
 from portguard.mail.schemas import StatsRead
 
 __all__ = [
     "add_feedback",
     "count_message",
+    "forget_correspondent",
     "get_message",
     "record_message",
+    "search_correspondents",
     "search_messages",
     "set_status",
     "stats",
@@ -184,3 +186,29 @@ def stats(*, session: Session, period: str = "day", limit: int = 31) -> list[Sta
         for k in b:
             b[k] += getattr(r, k)
     return [StatsRead(period=k, **v) for k, v in list(buckets.items())[:limit]]
+
+
+def search_correspondents(
+    *, session: Session, q: str | None = None, limit: int = 100, offset: int = 0
+) -> list[MailCorrespondent]:
+    """Senders with a history here, most recently seen first; ``q`` matches the address."""
+    stmt = select(MailCorrespondent)
+    if q:
+        stmt = stmt.where(MailCorrespondent.address.contains(q.lower()))
+    stmt = stmt.order_by(MailCorrespondent.last_seen.desc()).limit(limit).offset(offset)
+    return list(session.execute(stmt).scalars())
+
+
+def forget_correspondent(*, session: Session, address: str, actor: str) -> None:
+    """Drop a sender's history (audited): its mail earns no credit until it builds one again."""
+    row = session.get(MailCorrespondent, address.lower())
+    if row is None:
+        raise NotFoundError(f"no correspondent {address!r}")
+    audit.record(
+        session,
+        actor=actor,
+        action="mail.forget_correspondent",
+        target=f"mail-sender:{row.address}",
+        details={"delivered": row.delivered, "reported": row.reported},
+    )
+    session.delete(row)

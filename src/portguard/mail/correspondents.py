@@ -28,9 +28,11 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from portguard.core.clock import ensure_utc, utcnow
 from portguard.core.db import Database
-from portguard.mail.analysers.auth import AUTHENTICATED
+from portguard.mail.analysers.auth import authenticated
 from portguard.mail.analysers.base import registered_domain
 from portguard.mail.links_util import link_hosts
 from portguard.mail.models import MailCorrespondent
@@ -89,8 +91,6 @@ class CorrespondentBook:
         """Read the history from the database; the number of senders."""
         if self.db is None:
             return 0
-        from sqlalchemy import select
-
         with self.db.session() as session:
             rows = list(session.execute(select(MailCorrespondent)).scalars())
             loaded = {
@@ -145,18 +145,13 @@ class CorrespondentBook:
             c.reported += reported
             c.last_seen = max(c.last_seen, at)
             c.first_seen = min(c.first_seen, at)
-            snapshot = Correspondent(**vars(c))
         if self.db is None:
             return
         with self.db.session() as session:
             row = session.get(MailCorrespondent, address)
             if row is None:
                 row = MailCorrespondent(
-                    address=address,
-                    first_seen=snapshot.first_seen,
-                    last_seen=snapshot.last_seen,
-                    delivered=0,
-                    reported=0,
+                    address=address, first_seen=at, last_seen=at, delivered=0, reported=0
                 )
                 session.add(row)
             # Counted in the row, not copied from memory: two gateways on one database add up.
@@ -175,7 +170,7 @@ def credit(
     """The known-correspondent credit for ``msg`` with these ``reasons``, or None."""
     if book.points <= 0 or not msg.from_addr:
         return None
-    if not any(r.name == AUTHENTICATED for r in reasons):
+    if not authenticated(r.name for r in reasons):
         return None
     for r in reasons:
         if r.score > 0 and (r.name.startswith(_NO_CREDIT_PREFIXES) or r.name in _NO_CREDIT_LINKS):
@@ -185,14 +180,13 @@ def credit(
     words = [r for r in reasons if r.name.startswith("content.") and r.score > 0]
     if not words:
         return None
+    c = book.known(msg.from_addr, now)  # a dict lookup: most senders end here
+    if c is None:
+        return None
     own = registered_domain(msg.from_domain)
-    foreign = sorted({registered_domain(h) for h in link_hosts(msg)} - {own})
-    if foreign:
+    if any(registered_domain(h) != own for h in link_hosts(msg)):
         # A hijacked supplier account has to send people somewhere: mail that links elsewhere
         # keeps the model's points.
-        return None
-    c = book.known(msg.from_addr, now)
-    if c is None:
         return None
     top = max(words, key=lambda r: r.score)
     points = min(book.points, sum(r.score for r in words))

@@ -30,7 +30,7 @@ from portguard.core.errors import ConfigError, NotFoundError
 from portguard.mail import service
 from portguard.mail.alerts import to_alert, to_event
 from portguard.mail.analysers import Envelope
-from portguard.mail.analysers.auth import AUTHENTICATED
+from portguard.mail.analysers.auth import authenticated
 from portguard.mail.config import MailSettings, build_scanner
 from portguard.mail.correspondents import CorrespondentBook
 from portguard.mail.metrics import MailMetrics
@@ -48,10 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["MailGateway"]
 
 log = logging.getLogger(__name__)
-
-
-def _authenticated(reasons: list[Reason]) -> bool:
-    return any(r.name == AUTHENTICATED for r in reasons)
 
 
 def _hostport(text: str) -> tuple[str, int]:
@@ -270,7 +266,8 @@ class MailGateway:
             self.spool.to_quarantine(sid)
             return
         relay = {**meta, "state": "relay", "attempts": 0, "next_try": 0}
-        if cat in (Category.CLEAN, Category.BULK) and _authenticated(verdict.reasons):
+        good = cat in (Category.CLEAN, Category.BULK)
+        if good and authenticated(r.name for r in verdict.reasons):
             # Counted once delivered (``_relay``): the sender's history of good mail.
             relay["correspondent"] = msg.from_addr
         self.spool.update(sid, relay)
@@ -401,7 +398,7 @@ class MailGateway:
                 "received_at": row.received_at.isoformat(),
                 "verdict": {"category": row.category, "score": row.score},
             }
-            if any(r.get("name") == AUTHENTICATED for r in row.reasons or []):
+            if authenticated(r.get("name") for r in row.reasons or []):
                 meta["correspondent"] = row.sender
         self.save_feedback(sid, "ham", raw)
         self.spool.requeue(sid, meta)

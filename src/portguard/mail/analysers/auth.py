@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 
 import dkim
 
@@ -22,11 +23,24 @@ from portguard.mail.analysers.base import (
 from portguard.mail.parse import ParsedMessage, domain_of
 from portguard.mail.schemas import Reason
 
-__all__ = ["AUTHENTICATED", "analyse", "check_spf", "dmarc_policy", "parse_auth_results"]
+__all__ = [
+    "AUTHENTICATED",
+    "analyse",
+    "authenticated",
+    "check_spf",
+    "dmarc_policy",
+    "parse_auth_results",
+]
 
 #: The finding (0 points, information) that the From domain is authenticated: DMARC passes, or
 #: a DKIM signature or SPF aligned with it verifies. Known correspondents are counted on it.
 AUTHENTICATED = "auth.pass"
+
+
+def authenticated(names: Iterable[str | None]) -> bool:
+    """Whether a verdict's reasons (their ``names``) say the From domain is authenticated."""
+    return AUTHENTICATED in names
+
 
 _RESULT_RE = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.I)
 _HEADER_D_RE = re.compile(r"header\.(?:d|from)\s*=\s*([^\s;]+)", re.I)

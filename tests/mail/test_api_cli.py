@@ -27,6 +27,30 @@ from portguard.mail.testing import SmtpSink, message
 from .test_gateway import PHISH
 
 
+def mail_api(
+    tmp_path: Path, db: Database, bus: EmbeddedBus, metrics: Metrics, gw: MailGateway
+) -> tuple[AppContext, dict[str, str], dict[str, str]]:
+    """The app's context around ``gw``, and the request headers of an analyst ("ana", may act
+    on mail) and of an auditor ("aud", may only read)."""
+    ctx = AppContext(
+        settings=Settings.load(data_dir=tmp_path),
+        db=db,
+        bus=bus,
+        clock=SystemClock(),
+        metrics=metrics,
+        extras={"mail": gw},
+    )
+    headers = []
+    with db.session() as s:
+        for name, role in (("ana", "analyst"), ("aud", "auditor")):
+            user = auth.create_user(
+                session=s, username=name, password="a long enough pw", role=role
+            )
+            token = auth.create_token(session=s, user=user, name="t")[1]
+            headers.append({"Authorization": f"Bearer {token}"})
+    return ctx, headers[0], headers[1]
+
+
 def test_api_quarantine_release_report_stats(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'pg.db'}")
     Base.metadata.create_all(db.engine)
@@ -52,24 +76,7 @@ def test_api_quarantine_release_report_stats(tmp_path: Path) -> None:
             end = time.monotonic() + 10
             while time.monotonic() < end and not list((tmp_path / "spool/quarantine").iterdir()):
                 time.sleep(0.05)
-            ctx = AppContext(
-                settings=Settings.load(data_dir=tmp_path),
-                db=db,
-                bus=bus,
-                clock=SystemClock(),
-                metrics=metrics,
-                extras={"mail": gw},
-            )
-            with db.session() as s:
-                ana = auth.create_user(
-                    session=s, username="ana", password="a long enough pw", role="analyst"
-                )
-                aud = auth.create_user(
-                    session=s, username="aud", password="a long enough pw", role="auditor"
-                )
-                tok = auth.create_token(session=s, user=ana, name="t")[1]
-                tok_aud = auth.create_token(session=s, user=aud, name="t")[1]
-            h = {"Authorization": f"Bearer {tok}"}
+            ctx, h, ha = mail_api(tmp_path, db, bus, metrics, gw)
             with TestClient(create_api(ctx, [router])) as c:
                 assert c.get("/api/v1/mail/messages").status_code == 401
                 r = c.get("/api/v1/mail/messages", headers=h, params={"q": "mailbox"})
@@ -88,7 +95,6 @@ def test_api_quarantine_release_report_stats(tmp_path: Path) -> None:
                     json={"label": "ham", "comment": "newsletter"},
                 )
                 assert r.status_code == 201
-                ha = {"Authorization": f"Bearer {tok_aud}"}
                 assert c.post(f"/api/v1/mail/messages/{sid}/release", headers=ha).status_code == 403
                 r = c.post(f"/api/v1/mail/messages/{sid}/release", headers=h)
                 assert r.status_code == 200 and r.json()["status"] == "released"

@@ -4,7 +4,6 @@ word alone once the gateway has delivered its mail before; everything else still
 from __future__ import annotations
 
 import smtplib
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,14 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from portguard.api import create_api
-from portguard.core import auth
 from portguard.core.audit import AuditEntry
 from portguard.core.bus import EmbeddedBus
-from portguard.core.clock import SystemClock, utcnow
+from portguard.core.clock import utcnow
 from portguard.core.db import Base, Database
-from portguard.core.http import AppContext
 from portguard.core.metrics import Metrics
-from portguard.core.settings import Settings
 from portguard.mail import MailGateway, MailSettings
 from portguard.mail.api import router
 from portguard.mail.config import build_scanner
@@ -28,6 +24,9 @@ from portguard.mail.correspondents import KNOWN, CorrespondentBook
 from portguard.mail.models import MailCorrespondent, MailMessage
 from portguard.mail.scanner import Scanner
 from portguard.mail.testing import SmtpSink, message
+
+from .test_api_cli import mail_api
+from .test_gateway import _wait
 
 UPSTREAM = "mx.upstream.example"
 SUPPLIER = "Van Damme Logistics <billing@vandamme-logistics.be>"
@@ -174,15 +173,6 @@ def _delivered(db: Database, address: str) -> int:
         return row.delivered if row is not None else 0
 
 
-def _wait(cond: object, timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_the_gateway_learns_its_correspondents_from_what_it_delivers(
     gateway: tuple[MailGateway, Database, SmtpSink],
 ) -> None:
@@ -224,23 +214,7 @@ def test_operators_see_and_forget_correspondents_through_the_api(
         gw.correspondents.note_delivered(ADDRESS, utcnow() - timedelta(days=days))
     gw.correspondents.note_delivered("jan@katoennatie.com")
     bus = EmbeddedBus(tmp_path / "bus.db")
-    ctx = AppContext(
-        settings=Settings.load(data_dir=tmp_path),
-        db=db,
-        bus=bus,
-        clock=SystemClock(),
-        metrics=Metrics(),
-        extras={"mail": gw},
-    )
-    with db.session() as s:
-        ana = auth.create_user(
-            session=s, username="ana", password="a long enough pw", role="analyst"
-        )
-        aud = auth.create_user(
-            session=s, username="aud", password="a long enough pw", role="auditor"
-        )
-        analyst = {"Authorization": f"Bearer {auth.create_token(session=s, user=ana, name='t')[1]}"}
-        auditor = {"Authorization": f"Bearer {auth.create_token(session=s, user=aud, name='t')[1]}"}
+    ctx, analyst, auditor = mail_api(tmp_path, db, bus, Metrics(), gw)
     url = "/api/v1/mail/correspondents"
     with TestClient(create_api(ctx, [router])) as c:
         assert c.get(url).status_code == 401

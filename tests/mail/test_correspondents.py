@@ -10,13 +10,17 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from portguard.api import create_api
+from portguard.app.runtime import open_database
+from portguard.cli.mail import app as cli
 from portguard.core.audit import AuditEntry
 from portguard.core.bus import EmbeddedBus
 from portguard.core.clock import utcnow
 from portguard.core.db import Base, Database
 from portguard.core.metrics import Metrics
+from portguard.core.settings import Settings
 from portguard.mail import MailGateway, MailSettings
 from portguard.mail.api import router
 from portguard.mail.config import build_scanner
@@ -234,3 +238,44 @@ def test_operators_see_and_forget_correspondents_through_the_api(
     with db.session() as s:
         [entry] = s.query(AuditEntry).filter(AuditEntry.action == "mail.forget_correspondent").all()
         assert entry.actor == "user:ana" and entry.target == f"mail-sender:{ADDRESS}"
+
+
+def test_a_report_or_forget_from_another_process_ends_the_credit(tmp_path: Path) -> None:
+    # The running gateway holds the history in memory; the CLI (or a second gateway) changes
+    # only the database row. The credit must follow the row.
+    settings = Settings(data_dir=tmp_path)
+    db = open_database(settings)
+    running = CorrespondentBook(db)
+    for days in (30, 25, 20, 15, 10):
+        running.note_delivered(ADDRESS, utcnow() - timedelta(days=days))
+    held = _scanner(running)
+    assert KNOWN in [r.name for r in held.scan(_invoice())[1].reasons]
+
+    other = CorrespondentBook(db)
+    other.load()
+    other.note_reported(ADDRESS)
+    assert running.known(ADDRESS) is None
+    assert KNOWN not in [r.name for r in held.scan(_invoice())[1].reasons]
+
+    args = ["--data-dir", str(tmp_path)]
+    running.note_delivered("jan@katoennatie.com", utcnow() - timedelta(days=30))
+    for _ in range(4):
+        running.note_delivered("jan@katoennatie.com")
+    assert running.known("jan@katoennatie.com") is not None
+    r = CliRunner().invoke(cli, ["correspondents", *args])
+    assert r.exit_code == 0, r.output
+    assert ADDRESS in r.output and "jan@katoennatie.com" in r.output
+    r = CliRunner().invoke(cli, ["correspondents", "--q", "katoen", *args])
+    assert "jan@katoennatie.com" in r.output and ADDRESS not in r.output
+
+    r = CliRunner().invoke(cli, ["forget", "Jan@Katoennatie.com", "--actor", "ana", *args])
+    assert r.exit_code == 0, r.output
+    assert running.known("jan@katoennatie.com") is None
+    assert running.get("jan@katoennatie.com") is None
+    with db.session() as s:
+        [entry] = s.query(AuditEntry).filter(AuditEntry.action == "mail.forget_correspondent").all()
+        assert entry.actor == "cli:ana" and entry.target == "mail-sender:jan@katoennatie.com"
+    r = CliRunner().invoke(cli, ["forget", "jan@katoennatie.com", *args])
+    assert r.exit_code != 0 and "no correspondent" in r.output
+    assert "Traceback" not in r.output
+    db.dispose()

@@ -374,3 +374,48 @@ def stats(
                 ),
             )
     out.print(table)
+
+
+@app.command()
+@reports_errors
+def correspondents(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+    q: Annotated[str | None, typer.Option(help="Address contains.")] = None,
+    limit: int = 50,
+) -> None:
+    """Senders whose authenticated mail was delivered here (known correspondents, docs/mail.md)."""
+    from portguard.cli.common import open_db
+    from portguard.mail import service
+
+    db = open_db(config, data_dir, database_url)
+    table = Table("delivered", "reported", "since", "last", title="Known correspondents")
+    table.add_column("address", no_wrap=True)
+    with db.session() as session:
+        for r in service.search_correspondents(session=session, q=q, limit=limit):
+            table.add_row(
+                str(r.delivered),
+                str(r.reported),
+                r.first_seen.strftime("%Y-%m-%d"),
+                r.last_seen.strftime("%Y-%m-%d"),
+                r.address,
+            )
+    out.print(table)
+
+
+@app.command()
+@reports_errors
+def forget(
+    address: Annotated[str, typer.Argument(help="The sender's address.")],
+    actor: ActorOpt = "cli",
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+) -> None:
+    """Drop a sender's history (audited): its mail earns no credit until it builds one again.
+    A running gateway stops crediting it at its next message."""
+    _gateway(config, data_dir, database_url, None).forget_correspondent(
+        address, actor=f"cli:{actor}"
+    )
+    out.print(f"{address}: forgotten")

@@ -24,11 +24,13 @@ memory for the scanner's threads and writes through.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from portguard.core.clock import ensure_utc, utcnow
 from portguard.core.db import Database
@@ -40,6 +42,8 @@ from portguard.mail.parse import ParsedMessage
 from portguard.mail.schemas import Reason
 
 __all__ = ["KNOWN", "Correspondent", "CorrespondentBook", "credit"]
+
+log = logging.getLogger(__name__)
 
 #: The credit's reason name.
 KNOWN = "sender.known_correspondent"
@@ -68,6 +72,16 @@ class Correspondent:
     reported: int = 0
 
 
+def _from_row(row: MailCorrespondent) -> Correspondent:
+    return Correspondent(
+        row.address,
+        ensure_utc(row.first_seen),
+        ensure_utc(row.last_seen),
+        row.delivered,
+        row.reported,
+    )
+
+
 class CorrespondentBook:
     """The correspondents in memory (read by the scanner's threads), written through to
     ``db`` when there is one."""
@@ -93,16 +107,7 @@ class CorrespondentBook:
             return 0
         with self.db.session() as session:
             rows = list(session.execute(select(MailCorrespondent)).scalars())
-            loaded = {
-                r.address: Correspondent(
-                    r.address,
-                    ensure_utc(r.first_seen),
-                    ensure_utc(r.last_seen),
-                    r.delivered,
-                    r.reported,
-                )
-                for r in rows
-            }
+            loaded = {r.address: _from_row(r) for r in rows}
         with self._lock:
             self._known = loaded
         return len(loaded)
@@ -112,13 +117,43 @@ class CorrespondentBook:
             return self._known.get(address.lower())
 
     def known(self, address: str, now: datetime | None = None) -> Correspondent | None:
-        """The correspondent when ``address`` has earned the credit, else None."""
+        """The correspondent when ``address`` has earned the credit, else None.
+
+        Memory answers for everyone who has not earned it (nearly every sender); a sender who
+        has is confirmed against the database first, because a report or a "forget" from
+        another process (the CLI, a second gateway) changes only the row."""
+        now = now or utcnow()
         c = self.get(address)
-        if c is None or c.reported or c.delivered < self.min_messages:
+        if c is None or not self._earned(c, now):
             return None
-        if (now or utcnow()) - c.first_seen < self.min_age:
+        if self.db is None:
+            return c
+        c = self._reload(address.lower())
+        return c if c is not None and self._earned(c, now) else None
+
+    def _earned(self, c: Correspondent, now: datetime) -> bool:
+        return (
+            not c.reported
+            and c.delivered >= self.min_messages
+            and (now - c.first_seen >= self.min_age)
+        )
+
+    def _reload(self, address: str) -> Correspondent | None:
+        assert self.db is not None
+        try:
+            with self.db.session() as session:
+                row = session.get(MailCorrespondent, address)
+                fresh = None if row is None else _from_row(row)
+        except SQLAlchemyError:
+            # No credit without the history to back it: the model's points stand.
+            log.warning("could not read the history of %s; no credit", address, exc_info=True)
             return None
-        return c
+        with self._lock:
+            if fresh is None:
+                self._known.pop(address, None)
+            else:
+                self._known[address] = fresh
+        return fresh
 
     def forget(self, address: str) -> None:
         """Drop ``address`` from memory (the caller deletes its row)."""

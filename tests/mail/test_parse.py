@@ -101,6 +101,53 @@ def test_multipart_with_a_boundary_it_never_uses_is_still_read() -> None:
     assert "StartBoundaryNotFoundDefect" in parse_message(broken).malformed
 
 
+def test_mime_parts_with_no_content_type_header_are_still_read() -> None:
+    """The sender's software left out the top Content-Type (or a blank line inside the header
+    block pushed it into the body): the body starts as a multipart does, so its parts are read;
+    a message that quotes a MIME message after its own words stays text."""
+    parts = (
+        b"--=_Part 0802\r\nContent-Type: text/plain\r\n\r\nto remove print remove\r\n"
+        b"--=_Part 0802\r\nContent-Type: application/octet-stream; name=page.html\r\n"
+        b"Content-Disposition: attachment; filename=page.html\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(b"<html><a href='http://evil.example/win'>Win</a></html>")
+        + b"--=_Part 0802--\r\n"
+    )
+    head = b"From: a@b.example\r\nSubject: FREE WEB BUSINESS\r\nMIME-Version: 1.0\r\n"
+    for preamble in (b"", b"This is a multipart MIME message.\r\n\r\n\r\n"):
+        msg = parse_message(head + b"\r\n" + preamble + parts)
+        assert msg.text.strip() == "to remove print remove"
+        assert [a.filename for a in msg.attachments] == ["page.html"]
+        assert "http://evil.example/win" in [link.url for link in msg.links]
+        assert "undeclared multipart" in msg.malformed
+    # The header block broken by a blank line, its Content-Type left in the body.
+    broken = head + b"\r\n =?utf-8?q?_more_subject?=\r\nContent-Type: multipart/mixed;\r\n"
+    broken += b' boundary="=_Part 0802"\r\nX-Mailer: x\r\n\r\nThis is MIME\r\n\r\n' + parts
+    assert [a.filename for a in parse_message(broken).attachments] == ["page.html"]
+    # Words of its own first, then a quoted MIME message: text, as written.
+    quoted = head + b"\r\nI got this odd one:\r\n\r\nHave a look.\r\nAny idea?\r\n\r\n" + parts
+    msg = parse_message(quoted)
+    assert msg.attachments == [] and "I got this odd one" in msg.text
+    assert "Content-Type: application/octet-stream" in msg.text
+
+
+def test_an_attachment_named_in_8_bit_bytes_does_not_hide_the_message() -> None:
+    # compat32 hands back a Header object for a header with raw 8-bit bytes; the parser read it
+    # as a string and gave up on the whole message, text and executable included.
+    raw = (
+        b"From: a@b.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        b"--b1\r\nContent-Type: text/plain\r\n\r\nSee the attached price list.\r\n"
+        b"--b1\r\nContent-Type: application/octet-stream\r\n"
+        b'Content-Disposition: attachment; filename="prix-r\xe9duits.exe"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA//8AALgAAAA=\r\n--b1--\r\n"
+    )
+    msg = parse_message(raw)
+    assert msg.malformed == []
+    assert msg.text.strip() == "See the attached price list."
+    assert [(a.filename[-4:], a.data[:2]) for a in msg.attachments] == [(".exe", b"MZ")]
+
+
 def test_base64_body_with_a_footer_tacked_on_is_still_decoded() -> None:
     # A mailing list appends its plain-text footer to a base64 body; Python's decoder then gives
     # back the base64 itself, while a mail client shows the decoded page.

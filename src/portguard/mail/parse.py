@@ -86,6 +86,8 @@ _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 #: The first delimiter line of a multipart body ("--" and a boundary, RFC 2046 5.1.1).
 _DELIMITER_RE = re.compile(rb'^--([^\r\n"]{1,70}?)[ \t]*\r?$', re.M)
+#: A header field's first line, or a folded continuation of one.
+_HEADER_LINE_RE = re.compile(rb"^(?:[!-9;-~]{1,76}:|[ \t]+\S)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +244,7 @@ def _text_charset(msg: Message) -> str:
     return "latin-1"
 
 
-def _mend_multipart(part: Message) -> None:
+def _mend_multipart(part: Message, boundary: bytes | None = None) -> None:
     """A multipart whose declared boundary never occurs (``StartBoundaryNotFoundDefect``: the
     header says ``=Multipart Boundary``, the body ``= Multipart Boundary``; a stray quote) is
     re-read with the delimiter its body does use, so its text and attachments are scanned
@@ -250,11 +252,13 @@ def _mend_multipart(part: Message) -> None:
     delimiter line it stays as it is."""
     # The bytes as they came (get_payload() without decode would turn 8-bit text into U+FFFD).
     payload = _payload(part)
-    m = _DELIMITER_RE.search(payload, 0, 65_536)
-    if not m:
-        return
+    if boundary is None:
+        m = _DELIMITER_RE.search(payload, 0, 65_536)
+        if not m:
+            return
+        boundary = m[1]
     ctype = part.get_content_type().encode("ascii", "replace")  # whatever the header held
-    head = b'Content-Type: %s; boundary="%s"\n\n' % (ctype, m[1])
+    head = b'Content-Type: %s; boundary="%s"\n\n' % (ctype, boundary)
     mended = email.message_from_bytes(head + payload, policy=email.policy.compat32)
     if mended.is_multipart():
         part.set_payload(mended.get_payload())
@@ -390,6 +394,39 @@ def _read(part: Message, data: bytes, notes: list[str]) -> tuple[str, str]:
         return "latin-1", data.decode("latin-1")
 
 
+def _undeclared_boundary(payload: bytes) -> bytes | None:
+    """The boundary of a body that is MIME parts although no header says so: the sender's
+    software left out the Content-Type, or a blank line inside the header block pushed it into
+    the body. The body must start as a multipart does: before its first delimiter, only blank
+    lines, header lines and at most two lines of preamble ("This is a multi-part message");
+    the delimiter is followed by a part's header with a Content-Type. A message that quotes a
+    MIME message after a few lines of its own words stays text."""
+    prose = 0
+    lines = payload[:65_536].splitlines()
+    for i, line in enumerate(lines[:100]):
+        m = _DELIMITER_RE.match(line)
+        if m and _starts_part(lines[i + 1 : i + 30]):
+            return m[1]
+        if not line.strip() or _HEADER_LINE_RE.match(line):
+            continue
+        prose += 1
+        if prose > 2:
+            return None
+    return None
+
+
+def _starts_part(lines: list[bytes]) -> bool:
+    """Whether ``lines`` are a MIME part's header (up to its blank line) with a Content-Type."""
+    for line in lines:
+        if not line.strip():
+            return False
+        if line[:13].lower() == b"content-type:":
+            return True
+        if not _HEADER_LINE_RE.match(line):
+            return False
+    return False
+
+
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse ``raw``; never raises. Problems are listed in ``malformed``."""
     pm = ParsedMessage(raw_size=len(raw), raw=raw)
@@ -427,6 +464,13 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
     tos = [*pm.header_all("to"), *pm.header_all("cc")]
     pm.to = [a.lower() for _, a in _getaddresses(tos) if "@" in a][:100]
 
+    if msg.get("content-type") is None and not msg.is_multipart():
+        boundary = _undeclared_boundary(_payload(msg))
+        if boundary is not None:
+            msg["Content-Type"] = "multipart/mixed"
+            _mend_multipart(msg, boundary)
+            pm.malformed.append("undeclared multipart")
+
     texts: list[str] = []
     htmls: list[str] = []
     documents_read = 0
@@ -448,7 +492,7 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
         if part.is_multipart():
             continue
         filename = _decode_header(_header_str(part.get_filename() or ""))
-        disposition = (part.get("content-disposition") or "").lower()
+        disposition = str(part.get("content-disposition") or "").lower()
         data = _payload(part)
         if (
             ctype in ("text/plain", "text/html")

@@ -8,7 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
+
+# The property tests draw the same examples on every run, so CI is repeatable; set
+# HYPOTHESIS_PROFILE=explore to let them search anew.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 PG_URL = os.environ.get("PORTGUARD_TEST_PG_URL", "")
 REDIS_URL = os.environ.get("PORTGUARD_TEST_REDIS_URL", "")

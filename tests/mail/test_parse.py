@@ -131,7 +131,7 @@ def test_mime_parts_with_no_content_type_header_are_still_read() -> None:
     assert "Content-Type: application/octet-stream" in msg.text
 
 
-def test_an_attachment_named_in_8_bit_bytes_does_not_hide_the_message() -> None:
+def test_8_bit_or_nul_bytes_in_a_header_do_not_hide_the_message() -> None:
     # compat32 hands back a Header object for a header with raw 8-bit bytes; the parser read it
     # as a string and gave up on the whole message, text and executable included.
     raw = (
@@ -146,6 +146,13 @@ def test_an_attachment_named_in_8_bit_bytes_does_not_hide_the_message() -> None:
     assert msg.malformed == []
     assert msg.text.strip() == "See the attached price list."
     assert [(a.filename[-4:], a.data[:2]) for a in msg.attachments] == [(".exe", b"MZ")]
+    # A NUL in a charset's name (an encoded word, an RFC 2231 file name) made Python raise.
+    nul = raw.replace(b"Subject: x", b"Subject: =?utf-\x008?q?Prix_r=C3=A9duits?=")
+    nul = nul.replace(b'filename="prix-r\xe9duits.exe"', b"filename*=utf-\x008''prix%E9.exe")
+    msg = parse_message(nul)
+    assert msg.malformed == [] and msg.subject.startswith("Prix r")
+    assert msg.text.strip() == "See the attached price list."
+    assert [(a.filename, a.data[:2]) for a in msg.attachments] == [("prix\xe9.exe", b"MZ")]
 
 
 def test_base64_body_with_a_footer_tacked_on_is_still_decoded() -> None:
@@ -246,6 +253,47 @@ def test_fuzz_parse_structured(headers: list[tuple[str, str]], body: str, ctype:
     raw = (head + "\r\n" + body + "\r\n--b\r\n" + body).encode("utf-8", "surrogateescape")
     _, verdict = Scanner().scan(raw)
     assert verdict.category.value in ("clean", "spam", "bulk", "phishing", "malware")
+
+
+#: A message with every kind of part the parser reads; the fuzz below breaks its lines.
+_RICH = (
+    b"From: =?utf-8?q?J=C3=A9r=C3=B4me?= <a@b.example>\r\nTo: x@y.example\r\n"
+    b"Subject: =?iso-8859-1?b?aOlsbG8=?=\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+    b'--b1\r\nContent-Type: multipart/alternative; boundary="b2"\r\n\r\n'
+    b"--b2\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n\r\nSee the price list =E9.\r\n"
+    b'--b2\r\nContent-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n'
+    b"\r\nPHA+U2VlIDxhIGhyZWY9J2h0dHA6Ly94LmV4YW1wbGUvJz5saXN0PC9hPjwvcD4=\r\n--b2--\r\n"
+    b"--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@d.example\r\n\r\ninner\r\n"
+    b"--b1\r\nContent-Type: application/pdf; name*=utf-8''a%C3%A9.pdf\r\n"
+    b"Content-Disposition: attachment; filename*=utf-8''a%C3%A9.pdf\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n"
+).split(b"\r\n")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, len(_RICH) - 1),
+            st.integers(0, 80),
+            st.binary(min_size=1, max_size=3).map(lambda b: bytes(c % 0x80 or 0xE9 for c in b))
+            | st.sampled_from([b"\x00", b"\xe9", b"\xff\xc3", b'"', b";", b"=", b"\r", b"%", b"'"]),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_fuzz_a_broken_message_keeps_what_is_readable(edits: list[tuple[int, int, bytes]]) -> None:
+    """Bytes dropped into a real message's headers and delimiters (a NUL in a charset name, an
+    8-bit file name, a stray quote) are handled where they occur: the parser's catch-all, which
+    gives up on the rest of the message (its text, links and attachments), is never reached."""
+    lines = list(_RICH)
+    for line, at, junk in edits:
+        lines[line] = lines[line][:at] + junk + lines[line][at:]
+    msg = parse_message(b"\r\n".join(lines))
+    assert not [m for m in msg.malformed if m.startswith(("parser error", "unparseable"))]
 
 
 @settings(max_examples=200, deadline=None)

@@ -26,6 +26,7 @@ import hashlib
 import html
 import io
 import re
+import urllib.parse
 import zipfile
 from dataclasses import dataclass, field
 from email.errors import InvalidBase64LengthDefect
@@ -394,6 +395,18 @@ def _read(part: Message, data: bytes, notes: list[str]) -> tuple[str, str]:
         return "latin-1", data.decode("latin-1")
 
 
+def _filename(part: Message) -> str:
+    """A part's file name (RFC 2231 and encoded words decoded)."""
+    try:
+        name = part.get_filename() or ""
+    except (LookupError, ValueError):
+        # An RFC 2231 name whose charset cannot exist (a NUL in it): its %-escapes as Latin-1.
+        value = part.get_param("filename", header="content-disposition") or part.get_param("name")
+        raw = value[2] if isinstance(value, tuple) else str(value or "")
+        name = urllib.parse.unquote(raw, encoding="latin-1")
+    return _decode_header(_header_str(name))
+
+
 def _undeclared_boundary(payload: bytes) -> bytes | None:
     """The boundary of a body that is MIME parts although no header says so: the sender's
     software left out the Content-Type, or a blank line inside the header block pushed it into
@@ -491,7 +504,7 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
         pm.part_types.append(ctype)
         if part.is_multipart():
             continue
-        filename = _decode_header(_header_str(part.get_filename() or ""))
+        filename = _filename(part)
         disposition = str(part.get("content-disposition") or "").lower()
         data = _payload(part)
         if (
@@ -683,7 +696,7 @@ def _decode_header(value: str) -> str:
         if isinstance(chunk, bytes):
             try:
                 out.append(chunk.decode(charset or "latin-1", errors="replace"))
-            except LookupError:
+            except (LookupError, ValueError):  # an unknown charset, or one with a NUL in it
                 out.append(chunk.decode("latin-1"))
         else:
             out.append(chunk)

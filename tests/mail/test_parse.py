@@ -145,7 +145,7 @@ def test_8_bit_or_nul_bytes_in_a_header_do_not_hide_the_message() -> None:
     msg = parse_message(raw)
     assert msg.malformed == []
     assert msg.text.strip() == "See the attached price list."
-    assert [(a.filename[-4:], a.data[:2]) for a in msg.attachments] == [(".exe", b"MZ")]
+    assert [(a.filename, a.data[:2]) for a in msg.attachments] == [("prix-réduits.exe", b"MZ")]
     # A NUL in a charset's name (an encoded word, an RFC 2231 file name) made Python raise.
     nul = raw.replace(b"Subject: x", b"Subject: =?utf-\x008?q?Prix_r=C3=A9duits?=")
     nul = nul.replace(b'filename="prix-r\xe9duits.exe"', b"filename*=utf-\x008''prix%E9.exe")
@@ -153,6 +153,19 @@ def test_8_bit_or_nul_bytes_in_a_header_do_not_hide_the_message() -> None:
     assert msg.malformed == [] and msg.subject.startswith("Prix r")
     assert msg.text.strip() == "See the attached price list."
     assert [(a.filename, a.data[:2]) for a in msg.attachments] == [("prix\xe9.exe", b"MZ")]
+
+
+def test_a_message_that_is_one_text_part_naming_a_file_is_its_body() -> None:
+    # ``Content-Disposition: inline; filename="filename.html"`` on the only part: a mail client
+    # shows the page as the message, so the words and links are the body's.
+    page = b"<html><p>Dear Friend, EASY MONEY! <a href='http://cash.example/join'>Join</a></p>"
+    head = b"From: a@b.example\r\nSubject: Re: Your bank account\r\nContent-Type: text/html\r\n"
+    msg = parse_message(head + b'Content-Disposition: inline; filename="f.html"\r\n\r\n' + page)
+    assert "EASY MONEY" in msg.body and msg.attachments == []
+    assert [link.url for link in msg.links] == ["http://cash.example/join"]
+    # Marked as an attachment, it stays one.
+    msg = parse_message(head + b'Content-Disposition: attachment; filename="f.html"\r\n\r\n' + page)
+    assert msg.body == "" and [a.filename for a in msg.attachments] == ["f.html"]
 
 
 def test_base64_body_with_a_footer_tacked_on_is_still_decoded() -> None:

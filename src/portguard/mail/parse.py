@@ -40,10 +40,12 @@ from portguard.mail.office import OfficeFacts
 from portguard.mail.pdf import PdfFacts
 
 __all__ = [
+    "HTML_STARTS",
     "PAGE_EXTENSIONS",
     "Attachment",
     "Link",
     "ParsedMessage",
+    "is_page",
     "page_markup",
     "parse_message",
 ]
@@ -609,12 +611,24 @@ def _archive_links(data: bytes) -> tuple[str, ...]:
 
 
 def _is_page(att: Attachment) -> bool:
-    """An attached web page: credential forms and redirects to the phishing site come so."""
-    name = att.filename.lower()
-    if name.endswith(_PAGE_EXT) or att.content_type in ("text/html", "image/svg+xml"):
+    return is_page(att.filename, att.content_type, att.data)
+
+
+#: How a web page's markup starts (after blanks, in lower case).
+HTML_STARTS = (b"<!doctype html", b"<html", b"<script", b"<head", b"<body", b"<form")
+#: Content types of web pages (and of SVG pictures, which run scripts as a page does).
+_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml"})
+
+
+def is_page(filename: str, content_type: str, data: bytes) -> bool:
+    """Whether an attachment (or an archive's member) is a web page, by its name, its declared
+    type or its first bytes: credential forms, redirects to the phishing site and HTML
+    smuggling come so. The parser reads such pages' links; the attachment analyser, their
+    forms and scripts."""
+    if filename.lower().endswith(_PAGE_EXT) or content_type in _PAGE_TYPES:
         return True
-    head = att.data[:1024].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<svg", b"<script"))
+    head = data[:2048].lstrip().lower()
+    return head.startswith(HTML_STARTS) or head.startswith(b"<svg")
 
 
 #: How a saved ``.mht`` page starts (its MIME headers, as browsers write them).

@@ -11,7 +11,7 @@ import warnings
 import zipfile
 
 from portguard.mail.analysers.base import AnalysisContext, Envelope
-from portguard.mail.parse import PAGE_EXTENSIONS, Attachment, ParsedMessage, page_markup
+from portguard.mail.parse import HTML_STARTS, Attachment, ParsedMessage, is_page, page_markup
 from portguard.mail.schemas import Reason
 
 __all__ = ["DANGEROUS_EXT", "analyse", "sniff"]
@@ -109,7 +109,7 @@ def sniff(data: bytes) -> str:
     if head[:4] in (b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe"):
         return "macho"
     low = data[:2048].lstrip().lower()
-    if low.startswith((b"<!doctype html", b"<html", b"<script", b"<head", b"<body", b"<form")):
+    if low.startswith(HTML_STARTS):
         return "html"
     if low.startswith((b"{\\rtf",)):
         return "rtf"
@@ -227,7 +227,7 @@ def _zip(name: str, data: bytes, depth: int, out: list[Reason]) -> None:
                 return
             if kind == "zip":
                 _zip(f"{name}/{info.filename}", inner, depth + 1, out)
-            elif kind == "html" or ext in PAGE_EXTENSIONS:
+            elif is_page(info.filename, "", inner):
                 # A zipped login page: the archive only hides it from a look at the mail.
                 _html(f"{name}/{info.filename}", inner, out)
 
@@ -324,7 +324,7 @@ def _one(att: Attachment, ctx: AnalysisContext, out: list[Reason]) -> None:
         hit = _macros(att.filename, att.data)
         if hit:
             out.append(hit)
-    elif kind == "html" or ext in PAGE_EXTENSIONS:
+    elif is_page(att.filename, att.content_type, att.data):
         _html(name, att.data, out)
     elif kind == "pdf":
         head = att.data[:3_000_000]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import smtplib
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from portguard.api import create_api
+from portguard.app.runtime import open_database
 from portguard.cli.mail import app as cli
 from portguard.core import auth
 from portguard.core.audit import AuditEntry
@@ -20,7 +23,7 @@ from portguard.core.db import Base, Database
 from portguard.core.http import AppContext
 from portguard.core.metrics import Metrics
 from portguard.core.settings import Settings
-from portguard.mail import MailGateway, MailSettings
+from portguard.mail import MailGateway, MailSettings, service
 from portguard.mail.api import router
 from portguard.mail.testing import SmtpSink, message
 
@@ -28,7 +31,7 @@ from .test_gateway import PHISH
 
 
 def mail_api(
-    tmp_path: Path, db: Database, bus: EmbeddedBus, metrics: Metrics, gw: MailGateway
+    tmp_path: Path, db: Database, bus: EmbeddedBus, metrics: Metrics, gw: MailGateway | None
 ) -> tuple[AppContext, dict[str, str], dict[str, str]]:
     """The app's context around ``gw``, and the request headers of an analyst ("ana", may act
     on mail) and of an auditor ("aud", may only read)."""
@@ -188,3 +191,61 @@ def test_cli_train_and_eval(tmp_path: Path) -> None:
     )
     assert r.exit_code == 2
     assert "too few messages" in r.output
+
+
+def _record(
+    session: Any, sid: str, when: datetime, sender: str, category: str, status: str
+) -> None:
+    service.record_message(
+        session=session,
+        sid=sid,
+        received_at=when,
+        sender=sender,
+        recipients=["ops@portofantwerpbruges.com"],
+        subject=f"{category} from {sender}",
+        category=category,
+        score=9.0 if category == "phishing" else 1.0,
+        reasons=[],
+        status=status,
+        size=100,
+        client="127.0.0.1",
+        sha256="0" * 64,
+    )
+
+
+def test_cli_and_api_search_by_sender_category_and_time(tmp_path: Path) -> None:
+    db = open_database(Settings(data_dir=tmp_path))
+    day = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    with db.session() as s:
+        _record(s, "m1", day, "x@evil.example", "phishing", "quarantined")
+        _record(s, "m2", day + timedelta(days=2), "y@evil.example", "phishing", "quarantined")
+        _record(s, "m3", day + timedelta(days=2), "jan@katoennatie.com", "clean", "delivered")
+    args = ["--data-dir", str(tmp_path)]
+
+    def ids(*options: str) -> list[str]:
+        r = CliRunner().invoke(cli, ["list", "--json", *options, *args])
+        assert r.exit_code == 0, r.output
+        return [json.loads(line)["id"] for line in r.output.splitlines()]
+
+    assert ids() == ["m2", "m1"]  # the quarantine, newest first
+    assert ids("--status", "any", "--category", "clean") == ["m3"]
+    assert ids("--sender", "x@evil") == ["m1"]
+    assert ids("--since", "2026-11-21") == ["m2"]
+    assert ids("--until", "2026-11-21T00:00:00", "--status", "any") == ["m1"]
+    assert sorted(ids("--since", "2026-11-22T09:00:00", "--status", "any")) == ["m2", "m3"]
+    for bad in (["--status", "held"], ["--category", "scam"]):
+        r = CliRunner().invoke(cli, ["list", *bad, *args])
+        assert r.exit_code == 2 and "unknown" in r.output and "Traceback" not in r.output
+
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    ctx, analyst, _auditor = mail_api(tmp_path, db, bus, Metrics(), None)
+    with TestClient(create_api(ctx, [router])) as c:
+        url = "/api/v1/mail/messages"
+        got = c.get(url, headers=analyst, params={"since": "2026-11-21T00:00:00Z"}).json()
+        assert [m["id"] for m in got] == ["m2"]
+        got = c.get(url, headers=analyst, params={"status": "any", "category": "clean"}).json()
+        assert [m["id"] for m in got] == ["m3"]
+        assert c.get(url, headers=analyst, params={"status": "held"}).status_code == 422
+        assert c.get(url, headers=analyst, params={"category": "scam"}).status_code == 422
+    bus.close()
+    db.dispose()

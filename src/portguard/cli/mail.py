@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,7 @@ from portguard.cli.common import (
     out,
     reports_errors,
 )
+from portguard.core.clock import ensure_utc
 from portguard.core.errors import ConfigError, ValidationError
 
 __all__ = ["app"]
@@ -257,22 +259,59 @@ def list_messages(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     database_url: DbUrlOpt = None,
-    status: Annotated[str, typer.Option(help="quarantined, delivered, released, ... or any")] = (
-        "quarantined"
-    ),
+    status: Annotated[
+        str, typer.Option(help="quarantined, queued, delivered, released, ... or any")
+    ] = "quarantined",
+    sender: Annotated[str | None, typer.Option(help="Sender contains.")] = None,
+    recipient: Annotated[str | None, typer.Option(help="A recipient contains.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Subject contains.")] = None,
+    category: Annotated[
+        str | None, typer.Option(help="clean, bulk, spam, phishing or malware")
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="Received at or after (ISO date/time, UTC).")
+    ] = None,
+    until: Annotated[datetime | None, typer.Option(help="Received before (UTC).")] = None,
     q: Annotated[str | None, typer.Option(help="Sender, recipient or subject contains.")] = None,
-    limit: int = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Search the quarantine (or every verdict with --status any)."""
     from portguard.cli.common import open_db
     from portguard.mail import service
+    from portguard.mail.schemas import Category, QuarantineRead
 
+    if status != "any" and status not in service.STATUSES:
+        raise ValidationError(
+            f"unknown status {status!r}: one of {', '.join(service.STATUSES)} or any",
+            location="--status",
+        )
+    if category is not None and category not in {c.value for c in Category}:
+        raise ValidationError(
+            f"unknown category {category!r}: one of {', '.join(c.value for c in Category)}",
+            location="--category",
+        )
     db = open_db(config, data_dir, database_url)
     table = Table("id", "received", "category", "score", "from", "to", "subject", "status")
     with db.session() as session:
-        for r in service.search_messages(
-            session=session, status=None if status == "any" else status, q=q, limit=limit
-        ):
+        rows = service.search_messages(
+            session=session,
+            status=None if status == "any" else status,
+            sender=sender,
+            recipient=recipient,
+            subject=subject,
+            category=category,
+            # A time without a zone on the command line is UTC, as stored.
+            since=ensure_utc(since) if since else None,
+            until=ensure_utc(until) if until else None,
+            q=q,
+            limit=limit,
+        )
+        for r in rows:
+            if as_json:
+                read = QuarantineRead.model_validate(r)
+                sys.stdout.write(read.model_dump_json() + "\n")
+                continue
             table.add_row(
                 r.id,
                 r.received_at.strftime("%Y-%m-%d %H:%M"),
@@ -283,7 +322,8 @@ def list_messages(
                 r.subject[:60],
                 r.status,
             )
-    out.print(table)
+    if not as_json:
+        out.print(table)
 
 
 def _act(

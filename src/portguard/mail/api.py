@@ -10,7 +10,7 @@ database alone.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -20,7 +20,13 @@ from portguard.core.errors import NotFoundError
 from portguard.core.http import Ctx, DbSession, Principal, require
 from portguard.mail import service
 from portguard.mail.gateway import MailGateway
-from portguard.mail.schemas import CorrespondentRead, FeedbackCreate, QuarantineRead, StatsRead
+from portguard.mail.schemas import (
+    Category,
+    CorrespondentRead,
+    FeedbackCreate,
+    QuarantineRead,
+    StatsRead,
+)
 
 __all__ = ["router"]
 
@@ -42,18 +48,16 @@ def messages(
     session: DbSession,
     principal: Reader,
     status: Annotated[
-        str | None,
-        Query(
-            description="quarantined (default), delivered, released, deleted, rejected, or 'any'"
-        ),
+        service.Status | Literal["any"],
+        Query(description="quarantined (default), queued, delivered, released, ... or 'any'"),
     ] = "quarantined",
-    sender: str | None = None,
-    recipient: str | None = None,
-    subject: str | None = None,
-    category: str | None = None,
+    sender: Annotated[str | None, Query(max_length=320)] = None,
+    recipient: Annotated[str | None, Query(max_length=320)] = None,
+    subject: Annotated[str | None, Query(max_length=500)] = None,
+    category: Category | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-    q: str | None = None,
+    q: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[QuarantineRead]:
@@ -64,7 +68,7 @@ def messages(
         sender=sender,
         recipient=recipient,
         subject=subject,
-        category=category,
+        category=category.value if category else None,
         since=since,
         until=until,
         q=q,

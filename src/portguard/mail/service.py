@@ -7,7 +7,7 @@ counts once. Every action a person takes on a message is audited.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,8 @@ from portguard.mail.models import MailCorrespondent, MailDailyStat, MailFeedback
 from portguard.mail.schemas import StatsRead
 
 __all__ = [
+    "STATUSES",
+    "Status",
     "add_feedback",
     "count_message",
     "forget_correspondent",
@@ -31,6 +33,12 @@ __all__ = [
 ]
 
 _CATS = ("clean", "bulk", "spam", "phishing", "malware")
+#: Where a message stands: waiting for the next hop, held, passed on, released from the
+#: quarantine, deleted from it, refused at SMTP time, or given up on after the retries.
+Status = Literal[
+    "queued", "quarantined", "delivered", "released", "deleted", "rejected", "undeliverable"
+]
+STATUSES: tuple[str, ...] = get_args(Status)
 
 
 def count_message(*, session: Session, day: str, category: str | None, rejected: bool) -> None:

@@ -217,3 +217,50 @@ def test_starttls(tmp_path: Path, parts: tuple) -> None:  # type: ignore[type-ar
         assert sink.wait(1)
     finally:
         gw.stop()
+
+
+def test_quarantine_retention_deletes_old_held_mail_and_audits_it(
+    tmp_path: Path,
+    parts: tuple,  # type: ignore[type-arg]
+) -> None:
+    from portguard.core.audit import AuditEntry
+    from portguard.core.clock import utcnow
+
+    db, bus, sink = parts
+    gw = _gw(tmp_path, db, bus, sink.port, reject_phishing_score=None, quarantine_days=30)
+    gw.start()
+    try:
+        assert gw.smtp is not None
+        with smtplib.SMTP("127.0.0.1", gw.smtp.port) as c:
+            for _ in range(2):
+                c.sendmail("x@evil.example", ["ops@portofantwerpbruges.com"], PHISH)
+        held = gw.spool.quarantine_dir
+        assert _wait(lambda: len(list(held.glob("*.eml"))) == 2)
+        with db.session() as s:
+            old, new = s.query(MailMessage).order_by(MailMessage.id).all()
+            old.received_at = utcnow() - timedelta(days=31)
+            old_id, new_id = old.id, new.id
+        assert gw.expire_quarantine() == 1
+        assert [p.stem for p in held.glob("*.eml")] == [new_id]
+        with db.session() as s:
+            assert s.get(MailMessage, old_id).status == "expired"  # type: ignore[union-attr]
+            assert s.get(MailMessage, new_id).status == "quarantined"  # type: ignore[union-attr]
+            [entry] = s.query(AuditEntry).filter(AuditEntry.action == "mail.expired").all()
+            assert entry.actor == "system:retention" and entry.target == f"mail:{old_id}"
+        assert gw.expire_quarantine() == 0  # done once
+        # A year on, the other one goes too; with quarantine_days = 0 nothing ever would.
+        gw.settings.quarantine_days = 0
+        assert gw.expire_quarantine(utcnow() + timedelta(days=365)) == 0
+        gw.settings.quarantine_days = 30
+        assert gw.expire_quarantine(utcnow() + timedelta(days=365)) == 1
+        assert list(held.glob("*.eml")) == []
+    finally:
+        gw.stop()
+
+
+def test_quarantine_days_must_be_a_number_of_days() -> None:
+    from portguard.core.errors import ConfigError
+
+    for bad in (-1, "thirty"):
+        with pytest.raises(ConfigError, match="quarantine_days"):
+            MailSettings.from_dict({"quarantine_days": bad})

@@ -64,6 +64,10 @@ class MailSettings:
     #: sender a known correspondent.
     known_sender_messages: int = 5
     known_sender_days: float = 7.0
+    #: Quarantined (and undeliverable) messages are deleted this many days after they arrived,
+    #: audited as ``system:retention``; their verdict rows stay, as ``expired``. 0 keeps them
+    #: until someone deletes them.
+    quarantine_days: float = 30.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MailSettings:
@@ -84,6 +88,8 @@ class MailSettings:
             raise ConfigError(
                 "known_sender_credit and known_sender_days must be >= 0, known_sender_messages >= 1"
             )
+        if not isinstance(s.quarantine_days, int | float) or s.quarantine_days < 0:
+            raise ConfigError("quarantine_days must be a number of days >= 0 (0: keep)")
         return s
 
     @property

@@ -19,10 +19,12 @@ from portguard.mail.models import MailCorrespondent, MailDailyStat, MailFeedback
 from portguard.mail.schemas import StatsRead
 
 __all__ = [
+    "HELD",
     "STATUSES",
     "Status",
     "add_feedback",
     "count_message",
+    "expiring",
     "forget_correspondent",
     "get_message",
     "record_message",
@@ -34,10 +36,20 @@ __all__ = [
 
 _CATS = ("clean", "bulk", "spam", "phishing", "malware")
 #: Where a message stands: waiting for the next hop, held, passed on, released from the
-#: quarantine, deleted from it, refused at SMTP time, or given up on after the retries.
+#: quarantine, deleted from it (by a person, or by the retention period), refused at SMTP
+#: time, or given up on after the retries.
 Status = Literal[
-    "queued", "quarantined", "delivered", "released", "deleted", "rejected", "undeliverable"
+    "queued",
+    "quarantined",
+    "delivered",
+    "released",
+    "deleted",
+    "expired",
+    "rejected",
+    "undeliverable",
 ]
+#: Statuses whose message is kept in the quarantine folder.
+HELD = ("quarantined", "undeliverable")
 STATUSES: tuple[str, ...] = get_args(Status)
 
 
@@ -165,6 +177,17 @@ def set_status(
         details={"from": old, "to": status, "subject": row.subject[:200]},
     )
     return row
+
+
+def expiring(*, session: Session, before: datetime, limit: int = 500) -> list[str]:
+    """Ids of held messages received before ``before``, oldest first."""
+    stmt = (
+        select(MailMessage.id)
+        .where(MailMessage.status.in_(HELD), MailMessage.received_at < before)
+        .order_by(MailMessage.received_at)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
 
 
 def add_feedback(

@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from portguard.core.audit import AuditEntry
 from portguard.core.bus import ALERTS, EVENTS, EmbeddedBus, decode_alert, decode_event
+from portguard.core.clock import utcnow
 from portguard.core.db import Base, Database
+from portguard.core.errors import ConfigError
 from portguard.incidents.consumer import make_alert_handler
 from portguard.incidents.correlation import CorrelationRules
 from portguard.incidents.models import Incident
-from portguard.mail import MailGateway, MailSettings
-from portguard.mail.models import MailMessage
+from portguard.mail import MailGateway, MailSettings, service
+from portguard.mail.models import MailDailyStat, MailFeedback, MailMessage
 from portguard.mail.testing import SmtpSink, message
 
 PHISH = message(
@@ -219,23 +222,28 @@ def test_starttls(tmp_path: Path, parts: tuple) -> None:  # type: ignore[type-ar
         gw.stop()
 
 
+def _send(gw: MailGateway, sink: SmtpSink, *, phishing: int = 0, clean: int = 0) -> None:
+    """Send through the gateway; return once every message is relayed or held."""
+    assert gw.smtp is not None
+    with smtplib.SMTP("127.0.0.1", gw.smtp.port) as c:
+        for _ in range(phishing):
+            c.sendmail("x@evil.example", ["ops@portofantwerpbruges.com"], PHISH)
+        for _ in range(clean):
+            c.sendmail("jan@katoennatie.com", ["ops@portofantwerpbruges.com"], message())
+    assert sink.wait(clean)
+    assert _wait(lambda: len(list(gw.spool.quarantine_dir.glob("*.eml"))) == phishing)
+
+
 def test_quarantine_retention_deletes_old_held_mail_and_audits_it(
     tmp_path: Path,
     parts: tuple,  # type: ignore[type-arg]
 ) -> None:
-    from portguard.core.audit import AuditEntry
-    from portguard.core.clock import utcnow
-
     db, bus, sink = parts
     gw = _gw(tmp_path, db, bus, sink.port, reject_phishing_score=None, quarantine_days=30)
     gw.start()
     try:
-        assert gw.smtp is not None
-        with smtplib.SMTP("127.0.0.1", gw.smtp.port) as c:
-            for _ in range(2):
-                c.sendmail("x@evil.example", ["ops@portofantwerpbruges.com"], PHISH)
+        _send(gw, sink, phishing=2)
         held = gw.spool.quarantine_dir
-        assert _wait(lambda: len(list(held.glob("*.eml"))) == 2)
         with db.session() as s:
             old, new = s.query(MailMessage).order_by(MailMessage.id).all()
             old.received_at = utcnow() - timedelta(days=31)
@@ -258,9 +266,45 @@ def test_quarantine_retention_deletes_old_held_mail_and_audits_it(
         gw.stop()
 
 
-def test_quarantine_days_must_be_a_number_of_days() -> None:
-    from portguard.core.errors import ConfigError
+def test_retention_periods_must_be_numbers_of_days() -> None:
+    for name in ("quarantine_days", "message_days"):
+        for bad in (-1, "thirty", True):
+            with pytest.raises(ConfigError, match=name):
+                MailSettings.from_dict({name: bad})
 
-    for bad in (-1, "thirty"):
-        with pytest.raises(ConfigError, match="quarantine_days"):
-            MailSettings.from_dict({"quarantine_days": bad})
+
+def test_verdict_rows_are_deleted_after_message_days_counters_stay(
+    tmp_path: Path,
+    parts: tuple,  # type: ignore[type-arg]
+) -> None:
+    db, bus, sink = parts
+    gw = _gw(tmp_path, db, bus, sink.port, reject_phishing_score=None, message_days=365)
+    gw.start()
+    try:
+        _send(gw, sink, phishing=1, clean=2)
+        with db.session() as s:
+            rows = s.query(MailMessage).order_by(MailMessage.status).all()
+            assert [r.status for r in rows] == ["delivered", "delivered", "quarantined"]
+            delivered = rows[0].id
+        gw.report(delivered, "spam", actor="user:ana")
+        with db.session() as s:
+            scanned = sum(d.scanned for d in s.query(MailDailyStat))
+        assert gw.apply_retention() == (0, 0)
+        # A year and a day on: the delivered rows and the report go; the held one expires first
+        # (after 30 days), and only then may its row go too.
+        later = utcnow() + timedelta(days=366)
+        gw.settings.quarantine_days = 0
+        assert gw.apply_retention(later) == (0, 2)
+        with db.session() as s:
+            assert [r.status for r in s.query(MailMessage)] == ["quarantined"]
+            assert s.query(MailFeedback).count() == 0
+            assert sum(d.scanned for d in s.query(MailDailyStat)) == scanned == 3
+            [entry] = s.query(AuditEntry).filter(AuditEntry.action == "mail.purged").all()
+            assert entry.actor == "system:retention" and entry.details["messages"] == 2
+        gw.settings.quarantine_days = 30
+        assert gw.apply_retention(later) == (1, 1)
+        with db.session() as s:
+            assert s.query(MailMessage).count() == 0
+            assert service.search_messages(session=s, status=None) == []
+    finally:
+        gw.stop()

@@ -68,6 +68,10 @@ class MailSettings:
     #: audited as ``system:retention``; their verdict rows stay, as ``expired``. 0 keeps them
     #: until someone deletes them.
     quarantine_days: float = 30.0
+    #: Verdict rows (sender, recipients, subject, reasons: personal data) are deleted this many
+    #: days after the message came, with the reports on them; the daily counters stay. Held
+    #: messages expire first. 0 keeps them.
+    message_days: float = 365.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MailSettings:
@@ -88,8 +92,10 @@ class MailSettings:
             raise ConfigError(
                 "known_sender_credit and known_sender_days must be >= 0, known_sender_messages >= 1"
             )
-        if not isinstance(s.quarantine_days, int | float) or s.quarantine_days < 0:
-            raise ConfigError("quarantine_days must be a number of days >= 0 (0: keep)")
+        for name in ("quarantine_days", "message_days"):
+            days = getattr(s, name)
+            if isinstance(days, bool) or not isinstance(days, int | float) or days < 0:
+                raise ConfigError(f"{name} must be a number of days >= 0 (0: keep)")
         return s
 
     @property

@@ -218,7 +218,7 @@ class MailGateway:
             if time.monotonic() >= housekeeping:
                 housekeeping = time.monotonic() + 3600
                 try:
-                    self.expire_quarantine()
+                    self.apply_retention()
                 except Exception:
                     log.exception("mail quarantine retention failed; will retry in an hour")
             self.metrics.spool_pending.set(len(self.spool.ids()))
@@ -420,9 +420,29 @@ class MailGateway:
             )
         self.spool.drop_quarantined(sid)
 
+    def apply_retention(self, now: datetime | None = None) -> tuple[int, int]:
+        """Held messages past ``quarantine_days`` deleted, then verdict rows past
+        ``message_days`` (both audited as ``system:retention``); how many of each. The worker
+        runs it hourly."""
+        expired = self.expire_quarantine(now)
+        days = self.settings.message_days
+        if self.db is None or days <= 0:
+            return expired, 0
+        before = (now or utcnow()) - timedelta(days=days)
+        purged = 0
+        while True:
+            with self.db.session() as session:
+                n = service.purge_messages(session=session, before=before)
+            purged += n
+            if n < 5000:
+                break
+        if purged:
+            log.info("mail: %d verdict row(s) older than %g days deleted", purged, days)
+        return expired, purged
+
     def expire_quarantine(self, now: datetime | None = None) -> int:
         """Delete held messages older than ``quarantine_days`` (audited as
-        ``system:retention``); the number deleted. The worker runs it hourly."""
+        ``system:retention``); the number deleted."""
         days = self.settings.quarantine_days
         if self.db is None or days <= 0:
             return 0

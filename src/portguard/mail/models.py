@@ -28,7 +28,7 @@ class MailMessage(Base):
     category: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
     score: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
-    #: delivered | tagged | quarantined | released | deleted | rejected | undeliverable
+    #: ``portguard.mail.service.Status``: queued, quarantined, delivered, released, ...
     status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
     size: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     client: Mapped[str] = mapped_column(String(100), nullable=False, default="")

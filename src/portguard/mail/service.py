@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from portguard.core import audit
@@ -27,6 +27,7 @@ __all__ = [
     "expiring",
     "forget_correspondent",
     "get_message",
+    "purge_messages",
     "record_message",
     "search_correspondents",
     "search_messages",
@@ -188,6 +189,34 @@ def expiring(*, session: Session, before: datetime, limit: int = 500) -> list[st
         .limit(limit)
     )
     return list(session.execute(stmt).scalars())
+
+
+def purge_messages(*, session: Session, before: datetime, limit: int = 5000) -> int:
+    """Delete the verdict rows (and users' reports on them) of messages received before
+    ``before``, held and queued ones excepted (their message is still in the spool); one
+    audit entry for the batch. The daily counters stay. Returns how many rows went."""
+    ids = list(
+        session.execute(
+            select(MailMessage.id)
+            .where(
+                MailMessage.received_at < before,
+                MailMessage.status.not_in((*HELD, "queued")),
+            )
+            .limit(limit)
+        ).scalars()
+    )
+    if not ids:
+        return 0
+    session.execute(delete(MailFeedback).where(MailFeedback.message_id.in_(ids)))
+    session.execute(delete(MailMessage).where(MailMessage.id.in_(ids)))
+    audit.record(
+        session,
+        actor="system:retention",
+        action="mail.purged",
+        target="mail_messages",
+        details={"messages": len(ids), "received_before": before.isoformat()},
+    )
+    return len(ids)
 
 
 def add_feedback(

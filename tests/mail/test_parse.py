@@ -49,6 +49,12 @@ def test_text_not_in_its_declared_charset_keeps_its_words() -> None:
     )
     text = parse_message(_raw("text/plain; charset=us-ascii", ru.encode("cp1251"))).text
     assert "\ufffd" not in text and "деньги" in text
+    # Turkish without a label: Windows-1254, not the Windows-1252 default, whose Icelandic
+    # letters sit on Turkish ones ("gidiþ" for "gidiş"); Icelandic itself stays 1252.
+    tr = "Sayın müşterimiz, İstanbul'a gidiş için banka hesap bilgileriniz değişti."  # noqa: RUF001
+    assert parse_message(_raw("text/plain", tr.encode("cp1254"))).text == tr
+    iceland = "Athugið að bankaupplýsingar okkar hafa breyst. Greiðsla fer á nýjan reikning."
+    assert parse_message(_raw("text/plain", iceland.encode("cp1252"))).text == iceland
 
 
 def test_a_few_bytes_outside_a_legacy_charset_do_not_make_it_mojibake() -> None:

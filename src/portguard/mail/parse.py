@@ -346,10 +346,34 @@ def _detect(data: bytes) -> str:
     found = charset_normalizer.from_bytes(data)
     best = found.best()
     if best is None:
-        return "cp1252"
+        return _western(data)
     if any("cp1252" in m.could_be_from_charset and m.chaos <= best.chaos for m in found):
-        return "cp1252"
+        return _western(data)
     return str(best.encoding)
+
+
+#: Turkish ğ, ş, dotless i and their capitals are, in Windows-1252, the Icelandic ð þ ý Ð Þ Ý
+#: (found inside words).
+_TURKISH_RE = re.compile(rb"[a-z\xe7\xf6\xfc][\xf0\xfe\xfd]|[\xd0\xde\xdd\xf0\xfe\xfd][a-z]")
+#: Inside words: ç and ü are Turkish, not Icelandic; á é í ó ú æ Icelandic, not Turkish.
+_TURKISH_ONLY_RE = re.compile(rb"[a-z][\xe7\xfc]|[\xe7\xfc\xc7\xdc][a-z]")
+#: (Icelandic's "á" is a word of its own; binary junk in a text part is not next to letters.)
+_ICELANDIC_ONLY_RE = re.compile(
+    rb"[a-z ][\xe1\xe9\xed\xf3\xfa\xe6]|[\xe1\xe9\xed\xf3\xfa\xe6\xc1\xc9\xcd\xd3\xda\xc6][a-z ]"
+)
+
+
+def _western(data: bytes) -> str:
+    """Windows-1252, or Windows-1254 for Turkish: the two differ in six letters, and the
+    detector cannot tell them apart (Turkish in 1252 reads "Ýstanbul'a gidiþ"). Turkish when
+    those letters occur inside words and the letters only one of the two languages has do not
+    say Icelandic (a tie is Turkish: Turkey trades with the port, Iceland far less)."""
+    head = data[:20_000]
+    if len(_TURKISH_RE.findall(head)) >= 3 and len(_TURKISH_ONLY_RE.findall(head)) >= len(
+        _ICELANDIC_ONLY_RE.findall(head)
+    ):
+        return "cp1254"
+    return "cp1252"
 
 
 def _lenient(data: bytes, charset: str) -> str:

@@ -69,7 +69,11 @@ _TARGET_RE = re.compile(
     r"""(?<![\w-])(?:href|src|action)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I
 )
 _TAG_RE = re.compile(r"<[^>]{0,4000}>", re.S)
-_STRIP_RE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
+#: Elements whose content a mail client does not show: their openings, and their ends.
+_HIDDEN_OPEN_RE = re.compile(r"<(script|style|head)\b", re.I)
+_HIDDEN_CLOSE_RE = {
+    name: re.compile(rf"</{name}\s*>", re.I) for name in ("script", "style", "head")
+}
 _WS_RE = re.compile(r"[ \t\r\f\v]+")
 #: Comments and inline tags: gone without a trace (``V<!-- -->iag<b></b>ra`` is one word).
 _INVISIBLE_RE = re.compile(
@@ -175,11 +179,37 @@ def html_text(markup: str) -> str:
     """The text a mail client renders: comments and inline tags vanish without a trace
     (``V<!-- x -->iag<b></b>ra`` reads "Viagra"), source line breaks are blanks, block tags
     break lines."""
-    text = _STRIP_RE.sub(" ", markup[:MAX_TEXT].replace("\x00", ""))
+    text = _strip_hidden(markup[:MAX_TEXT].replace("\x00", ""))
     text = _INVISIBLE_RE.sub("", text)
     text = _TAG_RE.sub(" ", _BLOCK_RE.sub("\x00", text))
     # str.split folds every run of blanks (source line breaks included) faster than a regex.
     return _BREAKS_RE.sub("\n", " ".join(html.unescape(text).split()))
+
+
+def _strip_hidden(markup: str) -> str:
+    """``markup`` with each script, style and head element (up to its end tag) replaced by a
+    blank; an element that is never closed is left as it is. Linear: a pattern such as
+    ``<script>.*?</script>`` tries every opening against the rest of the text, and 24,000
+    unclosed ``<script>`` tags took 11 seconds."""
+    out: list[str] = []
+    pos = 0
+    unclosed: dict[str, int] = {}  # no end tag after this position: none after a later one
+    while (m := _HIDDEN_OPEN_RE.search(markup, pos)) is not None:
+        name = m[1].lower()
+        end = None
+        if m.end() < unclosed.get(name, len(markup) + 1):
+            end = _HIDDEN_CLOSE_RE[name].search(markup, m.end())
+            if end is None:
+                unclosed[name] = m.end()
+        if end is None:
+            out.append(markup[pos : m.end()])
+            pos = m.end()
+            continue
+        out.append(markup[pos : m.start()])
+        out.append(" ")
+        pos = end.end()
+    out.append(markup[pos:])
+    return "".join(out)
 
 
 def html_links(markup: str) -> list[Link]:

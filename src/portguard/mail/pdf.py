@@ -223,14 +223,38 @@ def _drawn(page: Any, content: bytes, placed: Placed) -> list[tuple[Box, bytes]]
     return out
 
 
-_NUM = rb"[-+]?(?:\d+\.?\d*|\.\d+)"
-#: The path and colour operators the drawing follows, each with the numbers before it. Found
-#: by one regular expression over the content's bytes: pypdf's parse of every operation costs
-#: ~15 µs each (5 s for a 2 MB page of squares), this a fraction of that.
+_NUM = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)")
+#: The path and colour operators the drawing follows, found by one regular expression over the
+#: content's bytes (pypdf's parse of every operation costs ~15 µs each: 5 s for a 2 MB page of
+#: squares); each operator's numbers are read back from just before it (``_operands``).
 _PATH_OPS = re.compile(
-    rb"(?:((?:" + _NUM + rb"\s+)+))?(?<![A-Za-z0-9_.*'\"#/])"
+    rb"(?<![A-Za-z0-9_.*'\"#/])"
     rb"(re|cm|m|l|c|v|y|h|f\*|f|F|B\*|B|b\*|b|n|S|s|q|Q|g|rg|k|scn|sc)(?![A-Za-z0-9*'\"])"
 )
+#: An operand is a number of at most this many bytes (longer ones are not read).
+_MAX_NUM = 40
+
+
+def _operands(data: bytes, end: int, want: int) -> list[float]:
+    """The last ``want`` numbers before an operator at ``end``, each followed by blanks (fewer
+    when other tokens come first). Read backwards from the operator, so a stream of numbers
+    with no operator costs nothing: finding operator and operands with one pattern, as this did,
+    made a run of 20,000 numbers take 20 s (every start tried against the rest)."""
+    start = max(0, end - (_MAX_NUM + 1) * want)
+    window = data[start:end]
+    if not window[-1:].isspace():
+        return []
+    tokens = window.split()
+    if start and not data[start - 1 : start].isspace() and not window[:1].isspace():
+        tokens = tokens[1:]  # the window cut it
+    nums: list[float] = []
+    for token in reversed(tokens):
+        if len(nums) == want or not _NUM.fullmatch(token):
+            break
+        nums.append(float(token))
+    return nums[::-1]
+
+
 _FILLS = frozenset({b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"})
 _FILL_OPS = re.compile(rb"(?<![A-Za-z*])(?:re|f\*?|F|B\*?|b\*?)(?![A-Za-z*])")
 
@@ -301,9 +325,9 @@ def _drawing(box: Box, data: bytes) -> Any:
         return ((px - x0) * scale, (height - (py - y0)) * scale)
 
     for match in _PATH_OPS.finditer(data):
-        operator = match.group(2)
+        operator = match.group(1)
         want = _ARITY.get(operator, 0)
-        nums = [float(v) for v in match.group(1).split()[-want:]] if want and match.group(1) else []
+        nums = _operands(data, match.start(), want) if want else []
         if want and len(nums) < want:
             continue  # an operator word without its operands (inside text, or broken)
         if operator == b"q":
@@ -339,7 +363,7 @@ def _drawing(box: Box, data: bytes) -> Any:
         elif operator in (b"n", b"S", b"s"):
             subpaths = []
         elif operator != b"h":
-            vals = [float(v) for v in (match.group(1) or b"").split()[-4:]]
+            vals = _operands(data, match.start(), 4)
             light = _luminance(operator, vals)
             if light is not None:
                 dark = light < 0.5

@@ -708,6 +708,27 @@ def test_a_page_is_a_page_by_its_name_its_type_or_its_first_bytes() -> None:
             assert "https://owa-verify.example/post.php" in [link.url for link in msg.links]
 
 
+def test_a_flood_of_input_tags_is_read_in_linear_time() -> None:
+    """``<input\\b[^>]*type=password`` tried every ``<input`` against the rest of the text: a
+    body of 27,000 ``<input `` took 12 s, an attached page of 100,000 about 150 s."""
+    flood = "<form>" + "<input " * 27_000
+    t0 = time.perf_counter()
+    body = parse_message(message(html=flood + "<input type='password'>"))
+    assert "links.html_form" in names(links.analyse(body, Envelope(), CTX))
+    assert [
+        r.score for r in links.analyse(body, Envelope(), CTX) if r.name == "links.html_form"
+    ] == [4.0]
+    page = (flood * 4 + "<input type=password>").encode()
+    msg = parse_message(message(attachments=[("login.htm", page, "text/html")]))
+    found = [
+        r
+        for r in attachments.analyse(msg, Envelope(), CTX)
+        if r.name == "attachments.credential_page"
+    ]
+    assert found and found[0].score == 6.0
+    assert time.perf_counter() - t0 < 5  # about 0.1 s; the pattern, minutes
+
+
 def test_trusted_authentication_results_only() -> None:
     ar = "mx.portofantwerpbruges.com; spf=fail smtp.mailfrom=x; dmarc=fail header.from=y"
     raw = message(sender="IT <it@portofantwerpbruges.com>", headers={"Authentication-Results": ar})

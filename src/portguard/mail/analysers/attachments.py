@@ -10,7 +10,12 @@ import re
 import warnings
 import zipfile
 
-from portguard.mail.analysers.base import AnalysisContext, Envelope
+from portguard.mail.analysers.base import (
+    FORM_RE,
+    AnalysisContext,
+    Envelope,
+    has_password_input,
+)
 from portguard.mail.parse import HTML_STARTS, Attachment, ParsedMessage, is_page, page_markup
 from portguard.mail.schemas import Reason
 
@@ -77,8 +82,6 @@ _SMUGGLE_RE = re.compile(
 _REDIRECT_RE = re.compile(
     r"""(http-equiv\s*=\s*["']?refresh|window\.location|location\.(href|replace))""", re.I
 )
-_PASSWORD_RE = re.compile(r"""<input\b[^>]*type\s*=\s*["']?password""", re.I)
-_FORM_RE = re.compile(r"<form\b", re.I)
 MAX_ARCHIVE_DEPTH = 3
 MAX_MEMBERS = 500
 BOMB_RATIO = 100
@@ -243,8 +246,8 @@ def _html(name: str, data: bytes, out: list[Reason]) -> None:
                 kind="malware",
             )
         )
-    if _FORM_RE.search(text):
-        pw = bool(_PASSWORD_RE.search(text))
+    if FORM_RE.search(text):
+        pw = has_password_input(text)
         out.append(
             Reason(
                 "attachments.credential_page",

@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 
 from portguard.mail import pdf
 from portguard.mail.analysers.base import (
+    FORM_RE,
     AnalysisContext,
     Envelope,
+    has_password_input,
     lookalike_of,
     registered_domain,
 )
@@ -49,8 +51,6 @@ SHORTENERS = frozenset(
     ]
 )
 _DOMAINISH = re.compile(r"^(?:https?://)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?:[/:?#]|$)", re.I)
-_FORM_RE = re.compile(r"<form\b[^>]*>", re.I)
-_PASSWORD_RE = re.compile(r"""<input\b[^>]*type\s*=\s*["']?password""", re.I)
 MAX_CHECKED = 50
 #: Places anyone can host a page: a login page there is the phisher's, not the brand's.
 HOSTING = frozenset(
@@ -283,8 +283,8 @@ def analyse(msg: ParsedMessage, env: Envelope, ctx: AnalysisContext) -> list[Rea
             )
             break
     # Forms that post credentials, in the body (attachments are the attachment analyser's).
-    if msg.html and _FORM_RE.search(msg.html):
-        pw = bool(_PASSWORD_RE.search(msg.html))
+    if msg.html and FORM_RE.search(msg.html):
+        pw = has_password_input(msg.html)
         reasons.append(
             Reason(
                 "links.html_form",

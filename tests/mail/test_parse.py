@@ -394,14 +394,20 @@ def test_visible_text_is_what_a_mail_client_shows() -> None:
         "Hair\u200aspace <h@s.de>",
         "bad",
         "<>",
+        "  Jan  Peeters   <jan@x.be>  ",
+        " " * 7000 + "x",
+        " " * 7000 + "a@b.c",
     ],
 )
 def test_fast_address_parsing_agrees_with_the_standard_library(value: str) -> None:
-    """The fast path for plain mailboxes gives what ``email.utils`` gives, for every form."""
+    """The fast path for plain mailboxes gives what ``email.utils`` gives, for every form, and
+    in linear time: a lazy name between two ``\\s*`` took 90 s on a From of 7,000 blanks."""
+    t0 = time.perf_counter()
     assert _parseaddr(value) == parseaddr(value)
     assert [a for _, a in _getaddresses([value]) if "@" in a] == [
         a for _, a in getaddresses([value]) if "@" in a
     ]
+    assert time.perf_counter() - t0 < 2  # milliseconds; the old pattern, 90 s on the blanks
 
 
 def _documents() -> list[bytes]:

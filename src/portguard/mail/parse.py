@@ -718,16 +718,19 @@ def _page_links(data: bytes) -> tuple[str, ...]:
 #: ``addr``, ``<addr>`` or ``Plain Name <addr>``: most headers, parsed without the standard
 #: library's general (and much slower) address parser, which takes every other form.
 _ADDR = r"[^\s<>(),;:@\"\\\[\]]+@[^\s<>(),;:@\"\\\[\]]+"
-_SIMPLE_MAILBOX = re.compile(rf"\s*(?:([^\"<>(),;:@\\\[\]]*?)\s*<({_ADDR})>|<?({_ADDR})>?)\s*")
+#: The name is taken possessively (``*+``) and its blanks trimmed afterwards: with ``\s*`` on
+#: both sides of a lazy name, a From header of 7,000 blanks took 90 s (every split of the
+#: blanks between the three was tried).
+_SIMPLE_MAILBOX = re.compile(rf"(?:([^\"<>(),;:@\\\[\]]*+)<({_ADDR})>|<?({_ADDR})>?)")
 
 
 def _simple_mailbox(value: str) -> tuple[str, str] | None:
     """``(name, addr)`` of a plain mailbox, None for any other form."""
-    m = _SIMPLE_MAILBOX.fullmatch(value)
+    m = _SIMPLE_MAILBOX.fullmatch(value.strip())
     if m is None:
         return None
     # The standard parser folds runs of blanks in the display name; so does this.
-    return (_WS_RE.sub(" ", m.group(1)), m.group(2)) if m.group(2) else ("", m.group(3))
+    return (_WS_RE.sub(" ", m.group(1).strip()), m.group(2)) if m.group(2) else ("", m.group(3))
 
 
 def _parseaddr(value: str) -> tuple[str, str]:

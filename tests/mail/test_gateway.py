@@ -237,6 +237,7 @@ def _send(gw: MailGateway, sink: SmtpSink, *, phishing: int = 0, clean: int = 0)
 def test_quarantine_retention_deletes_old_held_mail_and_audits_it(
     tmp_path: Path,
     parts: tuple,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     db, bus, sink = parts
     gw = _gw(tmp_path, db, bus, sink.port, reject_phishing_score=None, quarantine_days=30)
@@ -256,12 +257,15 @@ def test_quarantine_retention_deletes_old_held_mail_and_audits_it(
             [entry] = s.query(AuditEntry).filter(AuditEntry.action == "mail.expired").all()
             assert entry.actor == "system:retention" and entry.target == f"mail:{old_id}"
         assert gw.expire_quarantine() == 0  # done once
-        # A year on, the other one goes too; with quarantine_days = 0 nothing ever would.
-        gw.settings.quarantine_days = 0
-        assert gw.expire_quarantine(utcnow() + timedelta(days=365)) == 0
-        gw.settings.quarantine_days = 30
-        assert gw.expire_quarantine(utcnow() + timedelta(days=365)) == 1
-        assert list(held.glob("*.eml")) == []
+        # Released between the retention's query and its update: left alone, and delivered.
+        monkeypatch.setattr(service, "expiring", lambda **_: [new_id])
+        gw.release(new_id, actor="user:ana")
+        assert gw.expire_quarantine() == 0
+        assert sink.wait(1)
+        monkeypatch.undo()
+        assert gw.expire_quarantine(utcnow() + timedelta(days=365)) == 0  # nothing held now
+        with db.session() as s:
+            assert s.get(MailMessage, new_id).status in ("released", "queued")  # type: ignore[union-attr]
     finally:
         gw.stop()
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from portguard.core.bus import Bus, publish_alert, publish_event
 from portguard.core.clock import utcnow
 from portguard.core.db import Database
-from portguard.core.errors import ConfigError, NotFoundError
+from portguard.core.errors import ConfigError, ConflictError, NotFoundError
 from portguard.mail import service
 from portguard.mail.alerts import to_alert, to_event
 from portguard.mail.analysers import Envelope
@@ -452,17 +452,20 @@ class MailGateway:
             with self.db.session() as session:
                 sids = service.expiring(session=session, before=before)
                 for sid in sids:
-                    # The file first: a crash before the commit leaves rows that expire again,
+                    try:
+                        service.set_status(
+                            session=session,
+                            sid=sid,
+                            status="expired",
+                            actor="system:retention",
+                            expect=service.HELD,
+                        )
+                    except ConflictError:
+                        continue  # released or deleted meanwhile: its file is not ours
+                    # Before the commit: a crash in between leaves rows that expire again,
                     # never a row that says "expired" beside a message still on disk.
                     self.spool.drop_quarantined(sid)
-                    service.set_status(
-                        session=session,
-                        sid=sid,
-                        status="expired",
-                        actor="system:retention",
-                        expect=service.HELD,
-                    )
-            done += len(sids)
+                    done += 1
             if len(sids) < 500:
                 break
         if done:

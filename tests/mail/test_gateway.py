@@ -52,6 +52,18 @@ def parts(tmp_path: Path) -> Iterator[tuple[Database, EmbeddedBus, SmtpSink]]:
     db.dispose()
 
 
+@pytest.fixture
+def parts_any_db(tmp_path: Path, db_url: str) -> Iterator[tuple[Database, EmbeddedBus, SmtpSink]]:
+    """As ``parts``, on each database engine (PostgreSQL when scripts/test.sh started one)."""
+    db = Database(db_url)
+    Base.metadata.create_all(db.engine)
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    with SmtpSink() as sink:
+        yield db, bus, sink
+    bus.close()
+    db.dispose()
+
+
 def _gw(
     tmp_path: Path, db: Database, bus: EmbeddedBus, sink_port: int, **kw: object
 ) -> MailGateway:
@@ -236,10 +248,10 @@ def _send(gw: MailGateway, sink: SmtpSink, *, phishing: int = 0, clean: int = 0)
 
 def test_quarantine_retention_deletes_old_held_mail_and_audits_it(
     tmp_path: Path,
-    parts: tuple,  # type: ignore[type-arg]
+    parts_any_db: tuple,  # type: ignore[type-arg]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    db, bus, sink = parts
+    db, bus, sink = parts_any_db
     gw = _gw(tmp_path, db, bus, sink.port, reject_phishing_score=None, quarantine_days=30)
     gw.start()
     try:
@@ -279,9 +291,9 @@ def test_retention_periods_must_be_numbers_of_days() -> None:
 
 def test_verdict_rows_are_deleted_after_message_days_counters_stay(
     tmp_path: Path,
-    parts: tuple,  # type: ignore[type-arg]
+    parts_any_db: tuple,  # type: ignore[type-arg]
 ) -> None:
-    db, bus, sink = parts
+    db, bus, sink = parts_any_db
     gw = _gw(tmp_path, db, bus, sink.port, reject_phishing_score=None, message_days=365)
     gw.start()
     try:

@@ -113,8 +113,14 @@ def record_message(
     return True
 
 
-def get_message(*, session: Session, sid: str) -> MailMessage:
-    row = session.get(MailMessage, sid)
+def get_message(*, session: Session, sid: str, for_update: bool = False) -> MailMessage:
+    """The verdict row of ``sid``; ``for_update`` locks it until the commit (PostgreSQL; SQLite
+    serialises writers anyway)."""
+    row = (
+        session.get(MailMessage, sid, with_for_update=True, populate_existing=True)
+        if for_update
+        else session.get(MailMessage, sid)
+    )
     if row is None:
         raise NotFoundError(f"no mail message {sid!r}")
     return row
@@ -165,7 +171,8 @@ def search_messages(
 def set_status(
     *, session: Session, sid: str, status: str, actor: str, expect: tuple[str, ...] = ()
 ) -> MailMessage:
-    row = get_message(session=session, sid=sid)
+    # Locked: a release and the retention's expiry of one message must not both pass the check.
+    row = get_message(session=session, sid=sid, for_update=True)
     if expect and row.status not in expect:
         raise ConflictError(f"message {sid} is {row.status}, not {' or '.join(expect)}")
     old = row.status

@@ -41,9 +41,12 @@ def _wait(cond: object, timeout: float = 10.0) -> bool:
     return False
 
 
-@pytest.fixture
-def parts(tmp_path: Path) -> Iterator[tuple[Database, EmbeddedBus, SmtpSink]]:
-    db = Database(f"sqlite:///{tmp_path / 'pg.db'}")
+Parts = tuple[Database, EmbeddedBus, SmtpSink]
+
+
+def _parts(url: str, tmp_path: Path) -> Iterator[Parts]:
+    """A database with the tables, an embedded bus and a next hop that accepts everything."""
+    db = Database(url)
     Base.metadata.create_all(db.engine)
     bus = EmbeddedBus(tmp_path / "bus.db")
     with SmtpSink() as sink:
@@ -53,15 +56,14 @@ def parts(tmp_path: Path) -> Iterator[tuple[Database, EmbeddedBus, SmtpSink]]:
 
 
 @pytest.fixture
-def parts_any_db(tmp_path: Path, db_url: str) -> Iterator[tuple[Database, EmbeddedBus, SmtpSink]]:
+def parts(tmp_path: Path) -> Iterator[Parts]:
+    yield from _parts(f"sqlite:///{tmp_path / 'pg.db'}", tmp_path)
+
+
+@pytest.fixture
+def parts_any_db(tmp_path: Path, db_url: str) -> Iterator[Parts]:
     """As ``parts``, on each database engine (PostgreSQL when scripts/test.sh started one)."""
-    db = Database(db_url)
-    Base.metadata.create_all(db.engine)
-    bus = EmbeddedBus(tmp_path / "bus.db")
-    with SmtpSink() as sink:
-        yield db, bus, sink
-    bus.close()
-    db.dispose()
+    yield from _parts(db_url, tmp_path)
 
 
 def _gw(

@@ -92,6 +92,7 @@ def test_api_quarantine_release_report_stats(tmp_path: Path) -> None:
                 assert len(r.json()) == 2
                 raw = c.get(f"/api/v1/mail/messages/{sid}/raw", headers=h).content
                 assert b"Subject: Your mailbox will expire" in raw
+                assert c.get(f"/api/v1/mail/messages/{sid}/raw", headers=ha).status_code == 403
                 r = c.post(
                     f"/api/v1/mail/messages/{sid}/report",
                     headers=h,
@@ -113,6 +114,7 @@ def test_api_quarantine_release_report_stats(tmp_path: Path) -> None:
             with db.session() as s:
                 actions = [e.action for e in s.query(AuditEntry)]
             assert "mail.released" in actions and "mail.report" in actions
+            assert actions.count("mail.raw_read") == 1  # the auditor's attempt was refused
             assert (tmp_path / "spool/feedback/ham" / f"{sid}.eml").exists()
             text = metrics.registry.get_sample_value(
                 "portguard_mail_messages_total", {"category": "phishing"}
@@ -248,4 +250,46 @@ def test_cli_and_api_search_by_sender_category_and_time(tmp_path: Path) -> None:
         assert c.get(url, headers=analyst, params={"status": "held"}).status_code == 422
         assert c.get(url, headers=analyst, params={"category": "scam"}).status_code == 422
     bus.close()
+    db.dispose()
+
+
+def test_cli_shows_a_verdict_and_the_held_message_audited(tmp_path: Path) -> None:
+    db = open_database(Settings(data_dir=tmp_path))
+    with SmtpSink() as sink:
+        gw = MailGateway(
+            MailSettings(
+                listen="127.0.0.1:0", next_hop=f"127.0.0.1:{sink.port}", reject_phishing_score=None
+            ),
+            db=db,
+            spool_dir=tmp_path / "mail-spool",
+        )
+        gw.start()
+        try:
+            assert gw.smtp is not None
+            with smtplib.SMTP("127.0.0.1", gw.smtp.port) as c:
+                c.sendmail("x@evil.example", ["ops@portofantwerpbruges.com"], PHISH)
+            end = time.monotonic() + 10
+            while time.monotonic() < end and not list(
+                (tmp_path / "mail-spool/quarantine").iterdir()
+            ):
+                time.sleep(0.05)
+        finally:
+            gw.stop()
+    with db.session() as s:
+        [sid] = [m.id for m in service.search_messages(session=s)]
+    args = ["--data-dir", str(tmp_path)]
+    r = CliRunner().invoke(cli, ["show", sid, *args])
+    assert r.exit_code == 0, r.output
+    assert (
+        "phishing" in r.output and "links." in r.output and "Your mailbox will expire" in r.output
+    )
+    shown = json.loads(CliRunner().invoke(cli, ["show", sid, "--json", *args]).output)
+    assert shown["id"] == sid and shown["status"] == "quarantined" and shown["reasons"]
+    r = CliRunner().invoke(cli, ["show", sid, "--raw", "--actor", "ana", *args])
+    assert r.exit_code == 0 and "Subject: Your mailbox will expire" in r.output
+    with db.session() as s:
+        [entry] = s.query(AuditEntry).filter(AuditEntry.action == "mail.raw_read").all()
+        assert entry.actor == "cli:ana" and entry.target == f"mail:{sid}"
+    r = CliRunner().invoke(cli, ["show", "nope", *args])
+    assert r.exit_code != 0 and "nope" in r.output and "Traceback" not in r.output
     db.dispose()

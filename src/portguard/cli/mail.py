@@ -326,6 +326,52 @@ def list_messages(
         out.print(table)
 
 
+@app.command()
+@reports_errors
+def show(
+    sid: str,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Write the held message itself to stdout (audited).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The verdict as JSON.")] = False,
+    actor: Annotated[str, typer.Option(help="Who reads it (audit log, with --raw).")] = "cli",
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+) -> None:
+    """One verdict with its reasons, or with --raw the held message itself."""
+    from portguard.cli.common import open_db
+    from portguard.mail import service
+    from portguard.mail.schemas import QuarantineRead
+
+    if raw:
+        gw = _gateway(config, data_dir, database_url, None)
+        data = gw.quarantined_raw(sid)
+        with gw.db.session() as session:
+            service.record_raw_read(session=session, sid=sid, actor=f"cli:{actor}")
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    db = open_db(config, data_dir, database_url)
+    with db.session() as session:
+        read = QuarantineRead.model_validate(service.get_message(session=session, sid=sid))
+    if as_json:
+        sys.stdout.write(read.model_dump_json() + "\n")
+        return
+    out.print(
+        f"[bold]{read.id}[/]  {read.received_at:%Y-%m-%d %H:%M} UTC  {read.status}\n"
+        f"from {read.sender} to {', '.join(read.recipients[:5])}\n"
+        f"subject {read.subject}\n"
+        f"[bold]{read.category}[/], score {read.score:.1f}",
+        highlight=False,
+    )
+    table = Table("reason", "score", "detail")
+    for r in read.reasons:
+        score = f"{float(r.get('score', 0)):.1f}"
+        table.add_row(str(r.get("name", "")), score, str(r.get("detail", "")))
+    out.print(table)
+
+
 def _act(
     action: str,
     sid: str,

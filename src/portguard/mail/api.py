@@ -86,9 +86,11 @@ def message(sid: str, session: DbSession, principal: Reader) -> QuarantineRead:
 @router.get("/messages/{sid}/raw")
 def raw(sid: str, ctx: Ctx, session: DbSession, principal: Writer) -> Response:
     """The quarantined message itself (``message/rfc822``); needs write rights (it may be
-    live malware)."""
+    live malware) and is audited (it is personal data)."""
     service.get_message(session=session, sid=sid)
-    return Response(_gateway(ctx).quarantined_raw(sid), media_type="message/rfc822")
+    data = _gateway(ctx).quarantined_raw(sid)
+    service.record_raw_read(session=session, sid=sid, actor=principal.actor)
+    return Response(data, media_type="message/rfc822")
 
 
 @router.post("/messages/{sid}/release", response_model=QuarantineRead)

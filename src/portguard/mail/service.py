@@ -29,6 +29,7 @@ __all__ = [
     "get_message",
     "purge_messages",
     "record_message",
+    "record_raw_read",
     "search_correspondents",
     "search_messages",
     "set_status",
@@ -124,6 +125,18 @@ def get_message(*, session: Session, sid: str, for_update: bool = False) -> Mail
     if row is None:
         raise NotFoundError(f"no mail message {sid!r}")
     return row
+
+
+def record_raw_read(*, session: Session, sid: str, actor: str) -> None:
+    """Audit that ``actor`` read a held message itself (personal data, possibly malware)."""
+    row = get_message(session=session, sid=sid)
+    audit.record(
+        session,
+        actor=actor,
+        action="mail.raw_read",
+        target=f"mail:{sid}",
+        details={"status": row.status, "subject": row.subject[:200]},
+    )
 
 
 def search_messages(

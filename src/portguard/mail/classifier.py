@@ -162,6 +162,12 @@ def _tokens(msg: ParsedMessage, subject: str, body: str) -> tuple[list[str], lis
         tail = _HASH_BUSTER.search(subject.replace("\xa0", " "))
         if tail and tail.group(1).lower() not in body_low:
             toks.append("s:buster")
+    # Runs of exclamation marks in the text ("FREE!!", "Act now!!!"): a scam's typography in
+    # any era and language, in a quarter of the corpus spam and 1-3% of its ham (a token only
+    # when present, see below). Over eight cross-validation splits, spam recall at two hard-ham
+    # false positives rose from 94.2% to 94.9% (docs/benchmarks.md, tenth round).
+    if "!!" in body[:10_000]:
+        toks.append("bx")
     if msg.html:
         low = msg.html[:100_000].lower()
         toks += ["h:" + probe for probe in _HTML_TRICKS if probe in low]

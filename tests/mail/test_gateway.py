@@ -284,8 +284,15 @@ def test_quarantine_retention_deletes_old_held_mail_and_audits_it(
         gw.stop()
 
 
-def test_retention_periods_must_be_numbers_of_days() -> None:
-    for name in ("quarantine_days", "message_days"):
+def test_numeric_mail_settings_are_checked() -> None:
+    # A string used to reach a '<' comparison and raise TypeError (a traceback, not a message).
+    for name in (
+        "quarantine_days",
+        "message_days",
+        "known_sender_days",
+        "known_sender_credit",
+        "known_sender_messages",
+    ):
         for bad in (-1, "thirty", True):
             with pytest.raises(ConfigError, match=name):
                 MailSettings.from_dict({name: bad})

@@ -28,6 +28,16 @@ DEFAULT_PROTECTED = (
 )
 
 
+#: Numeric settings checked by ``from_dict``: (name, least value, what 0 means).
+_COUNTS = (
+    ("known_sender_credit", 0, " (0: no credit)"),
+    ("known_sender_messages", 1, ""),
+    ("known_sender_days", 0, ""),
+    ("quarantine_days", 0, " (days; 0: keep)"),
+    ("message_days", 0, " (days; 0: keep)"),
+)
+
+
 @dataclass
 class MailSettings:
     """Everything the mail domain can be told. Hosts are ``host:port``."""
@@ -65,8 +75,8 @@ class MailSettings:
     known_sender_messages: int = 5
     known_sender_days: float = 7.0
     #: Quarantined (and undeliverable) messages are deleted this many days after they arrived,
-    #: audited as ``system:retention``; their verdict rows stay, as ``expired``. 0 keeps them
-    #: until someone deletes them.
+    #: audited as ``system:retention``; their verdict rows stay, as ``expired``, until
+    #: ``message_days``. 0 keeps them until someone deletes them.
     quarantine_days: float = 30.0
     #: Verdict rows (sender, recipients, subject, reasons: personal data) are deleted this many
     #: days after the message came, with the reports on them; the daily counters stay. Held
@@ -88,14 +98,10 @@ class MailSettings:
             raise ConfigError("spam_action must be 'quarantine' or 'tag'")
         if s.dns not in ("offline", "system"):
             raise ConfigError("dns must be 'offline' or 'system'")
-        if s.known_sender_credit < 0 or s.known_sender_messages < 1 or s.known_sender_days < 0:
-            raise ConfigError(
-                "known_sender_credit and known_sender_days must be >= 0, known_sender_messages >= 1"
-            )
-        for name in ("quarantine_days", "message_days"):
-            days = getattr(s, name)
-            if isinstance(days, bool) or not isinstance(days, int | float) or days < 0:
-                raise ConfigError(f"{name} must be a number of days >= 0 (0: keep)")
+        for name, least, note in _COUNTS:
+            value = getattr(s, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < least:
+                raise ConfigError(f"{name} must be a number >= {least}{note}")
         return s
 
     @property

@@ -58,6 +58,11 @@ def _hostport(text: str) -> tuple[str, int]:
         raise ConfigError(f"not host:port: {text!r}") from None
 
 
+#: Rows the retention handles per transaction: held messages (a file each), verdict rows.
+_EXPIRE_BATCH = 500
+_PURGE_BATCH = 5000
+
+
 class MailGateway:
     def __init__(
         self,
@@ -432,9 +437,9 @@ class MailGateway:
         purged = 0
         while True:
             with self.db.session() as session:
-                n = service.purge_messages(session=session, before=before)
+                n = service.purge_messages(session=session, before=before, limit=_PURGE_BATCH)
             purged += n
-            if n < 5000:
+            if n < _PURGE_BATCH:
                 break
         if purged:
             log.info("mail: %d verdict row(s) older than %g days deleted", purged, days)
@@ -450,7 +455,7 @@ class MailGateway:
         done = 0
         while True:
             with self.db.session() as session:
-                sids = service.expiring(session=session, before=before)
+                sids = service.expiring(session=session, before=before, limit=_EXPIRE_BATCH)
                 for sid in sids:
                     try:
                         service.set_status(
@@ -466,7 +471,7 @@ class MailGateway:
                     # never a row that says "expired" beside a message still on disk.
                     self.spool.drop_quarantined(sid)
                     done += 1
-            if len(sids) < 500:
+            if len(sids) < _EXPIRE_BATCH:
                 break
         if done:
             log.info("mail quarantine: %d message(s) older than %g days deleted", done, days)

@@ -70,10 +70,9 @@ _TARGET_RE = re.compile(
 )
 _TAG_RE = re.compile(r"<[^>]{0,4000}>", re.S)
 #: Elements whose content a mail client does not show: their openings, and their ends.
-_HIDDEN_OPEN_RE = re.compile(r"<(script|style|head)\b", re.I)
-_HIDDEN_CLOSE_RE = {
-    name: re.compile(rf"</{name}\s*>", re.I) for name in ("script", "style", "head")
-}
+_HIDDEN = ("script", "style", "head")
+_HIDDEN_OPEN_RE = re.compile(rf"<({'|'.join(_HIDDEN)})\b", re.I)
+_HIDDEN_CLOSE_RE = {name: re.compile(rf"</{name}\s*>", re.I) for name in _HIDDEN}
 _WS_RE = re.compile(r"[ \t\r\f\v]+")
 #: Comments and inline tags: gone without a trace (``V<!-- -->iag<b></b>ra`` is one word).
 _INVISIBLE_RE = re.compile(
@@ -681,8 +680,7 @@ def is_page(filename: str, content_type: str, data: bytes) -> bool:
     forms and scripts."""
     if filename.lower().endswith(_PAGE_EXT) or content_type in _PAGE_TYPES:
         return True
-    head = data[:2048].lstrip().lower()
-    return head.startswith(HTML_STARTS) or head.startswith(b"<svg")
+    return data[:2048].lstrip().lower().startswith((*HTML_STARTS, b"<svg"))
 
 
 #: How a saved ``.mht`` page starts (its MIME headers, as browsers write them).

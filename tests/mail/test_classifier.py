@@ -68,6 +68,22 @@ def test_subject_hash_buster_is_a_feature() -> None:
     assert "s:buster" not in features(parse_message(message(subject="Re: whoa")))
 
 
+def test_a_machine_made_mailbox_name_is_a_feature_by_its_shape() -> None:
+    """Digits in the sender's mailbox name give its shape (never the name itself): a
+    throwaway account and a newsletter's bounce address look different; a person's name and
+    a role address give nothing."""
+
+    def shape(sender: str) -> list[str]:
+        return [t for t in features(parse_message(message(sender=sender))) if t.startswith("fl:")]
+
+    assert shape("Health <health104580m43@mail.com>") == ["fl:a9a9", "fl:digits"]
+    assert shape("<join_now_65103@anaadmin.dyana.shop>") == ["fl:a_a_9", "fl:digits"]
+    assert shape("News <r-1-270241-53@xmr3.com>") == ["fl:a-9-9-9", "fl:digits"]
+    assert shape("Jan <jan2@katoennatie.com>") == ["fl:a9"]
+    assert shape("Jan Peeters <jan.peeters@katoennatie.com>") == []
+    assert shape("<ops@portofantwerpbruges.com>") == []
+
+
 def test_business_documents_are_no_evidence_but_risky_types_are() -> None:
     """The ham corpora hold almost no PDFs, so "has a PDF" would read as phishing; an HTML
     attachment (a credential form to open locally) stays a feature."""

@@ -3,7 +3,8 @@
 Features are words of the subject and visible body (unigrams and bigrams, digits dropped),
 character 4-grams of the subject and of the body's first 1,500 characters (they survive
 misspellings, obfuscation and languages the word list handles badly), the shapes of tokens with
-digits (``$9,999``, ``A9A-9``), the link hosts' registered domains, attachment types (not
+digits (``$9,999``, ``A9A-9``) and of a sender's mailbox name with digits (``a9a9``), the link
+hosts' registered domains, attachment types (not
 business documents: PDF, Office), and the names of the rule analysers' findings that training
 saw often enough to weigh. They never include dates, ``Received``/``Message-ID``/``X-Mailer``
 or any other era-specific header, ``List-*``/Mailman headers or the bulk markers, charsets,
@@ -55,9 +56,9 @@ __all__ = [
 
 CLASSES = ("ham", "spam", "phishing")
 #: Points of verdict score per unit of classifier evidence (the margin of the likelier bad class
-#: over ham), chosen by cross-validation so that the blocking score of 6 keeps hard ham at or
-#: under 1% false positives.
-EVIDENCE_SCALE = 9.0
+#: over ham), chosen by cross-validation so that the blocking score of 6 keeps hard ham under 1%
+#: false positives: over eight splits, 9.5 flags 0.80% of it (9.75: 0.95%, 10: 1.20%).
+EVIDENCE_SCALE = 9.5
 #: Most points clear ham-like text may take off the rules' score (newsletters' link tricks).
 HAM_CREDIT = 3.0
 DIM = 1 << 20
@@ -193,6 +194,7 @@ def _tokens(msg: ParsedMessage, subject: str, body: str) -> tuple[list[str], lis
     # (docs/benchmarks.md).
     toks += _own_links(msg, link_domains)
     toks += _display_name_shape(msg)
+    toks += _mailbox_shape(msg)
     for att in msg.attachments[:20]:
         ext = att.filename.rsplit(".", 1)[-1].lower() if "." in att.filename else "none"
         if ext not in _DOCUMENTS:
@@ -313,6 +315,24 @@ def _display_name_shape(msg: ParsedMessage) -> list[str]:
     if name.isupper():
         out.append("dn:caps")
     return out
+
+
+_DIGITS3 = re.compile(r"\d{3}")
+
+
+def _mailbox_shape(msg: ParsedMessage) -> list[str]:
+    """The shape of the sender's mailbox name when it has digits (nothing for ``jan.peeters``):
+    a machine made it. Spammers' throwaway accounts (``health104580m43``, shape ``a9a9``),
+    phishing kits' senders (``join_now_65103``, ``a_a_9``) and newsletters' bounce addresses
+    (``r-1-270241-5399979-2-...``) each have their shape, which the model tells apart; in the
+    corpora 25% of spam, 19% of phishing_pot and 41% of hard ham (bounce addresses) have
+    digits there, 2% of the easy and modern ham. Over eight cross-validation splits, spam
+    recall at two hard-ham false positives rose from 94.85% to 95.02% (docs/benchmarks.md,
+    eleventh round)."""
+    local = msg.from_addr.rpartition("@")[0] if "@" in msg.from_addr else ""
+    if not _DIGIT.search(local):
+        return []
+    return ["fl:" + _shapes([local])[0]] + (["fl:digits"] if _DIGITS3.search(local) else [])
 
 
 def learnable(reasons: Iterable[Reason]) -> list[str]:

@@ -16,7 +16,7 @@ and PortGuard taking turns on the same sample, and reports each side's median (t
 throughput row is then the median over all measurements, the peers' run included): one
 measurement of either moves by ±15% between runs on a shared machine.
 
-    .venv/bin/python bench/mail_eval.py --peers run --markdown --rounds 5 --splits 4
+    .venv/bin/python bench/mail_eval.py --peers run --markdown --rounds 5 --splits 8
 """
 
 from __future__ import annotations

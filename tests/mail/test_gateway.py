@@ -126,6 +126,31 @@ def test_clean_relayed_phishing_quarantined(tmp_path: Path, parts: tuple) -> Non
         gw.stop()
 
 
+def test_the_quarantine_works_without_the_content_model(tmp_path: Path, parts: tuple) -> None:  # type: ignore[type-arg]
+    """Releasing, reporting and deleting held mail never scans: they work when the model file
+    is broken (and do not pay its loading), while serving mail with it is a clear error."""
+    db, bus, sink = parts
+    gw = _gw(tmp_path, db, bus, sink.port, reject_phishing_score=None)
+    gw.start(smtp=False)
+    try:
+        assert gw.submit(PHISH, "x@evil.example", ["ops@portofantwerpbruges.com"]).startswith("250")
+        assert _wait(lambda: len(list((tmp_path / "spool" / "quarantine").glob("*.eml"))) == 1)
+    finally:
+        gw.stop()
+    with db.session() as s:
+        [sid] = [r.id for r in s.query(MailMessage) if r.status == "quarantined"]
+    broken = tmp_path / "broken-model.json"
+    broken.write_text("{}")
+    offline = _gw(tmp_path, db, bus, sink.port, model=broken)
+    offline.report(sid, "phishing", actor="user:ana")
+    offline.delete(sid, actor="user:ana")
+    with db.session() as s:
+        assert s.get(MailMessage, sid).status == "deleted"  # type: ignore[union-attr]
+    assert not list((tmp_path / "spool" / "quarantine").glob("*.eml"))
+    with pytest.raises(ConfigError, match="mail model"):
+        offline.start(smtp=False)
+
+
 def test_reject_at_smtp_time_rate_and_size_limits(tmp_path: Path, parts: tuple) -> None:  # type: ignore[type-arg]
     db, bus, sink = parts
     gw = _gw(

@@ -78,7 +78,9 @@ class MailGateway:
         self.settings = settings or MailSettings()
         self.db = db
         self.bus = bus
-        self.scanner = scanner or build_scanner(self.settings, indicator_index=indicator_index)
+        self._scanner = scanner
+        self._indicator_index = indicator_index
+        self._scanner_lock = threading.Lock()
         self.correspondents: CorrespondentBook | None = None
         if db is not None and self.settings.known_sender_credit > 0:
             self.correspondents = CorrespondentBook(
@@ -87,7 +89,8 @@ class MailGateway:
                 min_messages=self.settings.known_sender_messages,
                 min_age=timedelta(days=self.settings.known_sender_days),
             )
-            self.scanner.ctx.correspondents = self.correspondents
+            if scanner is not None:
+                scanner.ctx.correspondents = self.correspondents
         self.spool = Spool(spool_dir)
         self.metrics = MailMetrics(registry)
         self.next_hop = _hostport(self.settings.next_hop)
@@ -100,8 +103,20 @@ class MailGateway:
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
 
+    @property
+    def scanner(self) -> Scanner:
+        """The scanner, built on first use: the quarantine's actions (release, delete, report)
+        never scan, and loading the content model takes about a second of a CLI command."""
+        with self._scanner_lock:
+            if self._scanner is None:
+                self._scanner = build_scanner(self.settings, indicator_index=self._indicator_index)
+                if self.correspondents is not None:
+                    self._scanner.ctx.correspondents = self.correspondents
+            return self._scanner
+
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self, *, smtp: bool = True) -> None:
+        self.scanner  # noqa: B018 - a model that does not load is an error at start, not at mail
         if self.correspondents is not None:
             self.correspondents.load()
         pending = self.spool.recover()

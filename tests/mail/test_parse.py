@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portguard.mail import Scanner, parse_message
-from portguard.mail.parse import _getaddresses, _parseaddr, html_text
+from portguard.mail.parse import _getaddresses, _parseaddr, html_links, html_text
 from portguard.mail.testing import message
 
 
@@ -185,6 +185,39 @@ def test_hidden_elements_are_stripped_in_linear_time() -> None:
     t0 = time.perf_counter()
     assert html_text(flood).endswith("Pay now")
     assert time.perf_counter() - t0 < 2  # about 0.02 s; the old pattern, 11 s and more
+
+
+def test_floods_of_openings_are_read_in_linear_time() -> None:
+    """A "<" with no ">" in reach, or a link opening with no end tag in reach, was tried
+    against the next 2,000-4,000 characters by each tag pattern: 200 KB of them took about a
+    second."""
+    links = "<a>" * 60_000 + '<A HREF="http://evil.example/x">Verify <b>now</b></a >'
+    text = "<" * 150_000 + "<p>Pay <!-- x -->n<b>o</b>w"
+    t0 = time.perf_counter()
+    assert [(link.url, link.text) for link in html_links(links)] == [
+        ("http://evil.example/x", "Verify now")
+    ]
+    assert html_text(text) == "<" * 150_000 + "\nPay now"
+    assert time.perf_counter() - t0 < 0.6  # about 0.05 s; the patterns, about 1.4 s
+
+
+def test_links_are_read_as_a_browser_reads_them() -> None:
+    """A link with no end tag is a link all the same (the rest of the page is clickable), and a
+    new ``<a`` ends the one before it: both had hidden the phishing URL from every link check."""
+
+    def found(markup: str) -> list[tuple[str, str]]:
+        return [(link.url, link.text) for link in html_links(markup)]
+
+    evil = ("http://evil.example/owa", "Verify now")
+    assert found("<p>Mailbox full. <a href='http://evil.example/owa'>Verify now</p>") == [evil]
+    assert found("<a><a href='http://evil.example/owa'>Verify now</a>") == [evil]
+    assert found("<a href='http://ok.example/'>Home<a href=http://evil.example/owa>Verify now") == [
+        ("http://ok.example/", "Home"),
+        evil,
+    ]
+    # A stray "<" far from any ">" stays text, and a tag near it is still a tag.
+    assert html_text("a < b" + " " * 5000 + "<b>c</b>") == "a < b c"
+    assert html_text("<!-- " + "x" * 5000 + " -->shown") == "shown"
 
 
 def test_base64_body_with_a_footer_tacked_on_is_still_decoded() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import contextlib
 import email
 import email.header
@@ -28,6 +29,7 @@ import io
 import re
 import urllib.parse
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.errors import InvalidBase64LengthDefect
 from email.message import Message
@@ -60,7 +62,19 @@ MAX_DOCUMENT_LINKS = 50
 MAX_HEADER = 8_000
 
 _URL_RE = re.compile(r"""\b(?:https?://|www\.)[^\s<>"'(){}\[\]]{2,2000}""", re.I)
-_A_RE = re.compile(r"<a\b([^>]{0,4000})>(.{0,2000}?)</a\s*>", re.I | re.S)
+#: A link's opening tag, and its end tag: the text between them (at most ``_LINK_TEXT``
+#: characters, see ``_anchors``) is what the link shows.
+_A_OPEN_RE = re.compile(r"<a\b([^>]{0,4000})>", re.I)
+_A_CLOSE_RE = re.compile(r"</a\s*>", re.I)
+_LINK_TEXT = 2000
+#: Longest tag the patterns read (characters between "<" and ">").
+_TAG_SPAN = 4000
+#: Markup with no more "<" than this is read as it is (each costs at most ~4,000 steps).
+_FEW_LT = 300
+#: A ">" followed by more characters than a tag holds before the next ">".
+_LONG_RUN_RE = re.compile(r">[^>]{4002}")
+#: A "<" that starts no comment.
+_LT_RE = re.compile(r"<(?!!--)")
 _HREF_RE = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 #: Addresses outside ``<a>`` that a mail's HTML sends the reader to or loads: image-map areas
 #: (a picture of a button whose link an ``<a>``-only reader never sees), frames, form targets.
@@ -178,7 +192,7 @@ def html_text(markup: str) -> str:
     """The text a mail client renders: comments and inline tags vanish without a trace
     (``V<!-- x -->iag<b></b>ra`` reads "Viagra"), source line breaks are blanks, block tags
     break lines."""
-    text = _strip_hidden(markup[:MAX_TEXT].replace("\x00", ""))
+    text = _escape_stray_lt(_strip_hidden(markup[:MAX_TEXT].replace("\x00", "")))
     text = _INVISIBLE_RE.sub("", text)
     text = _TAG_RE.sub(" ", _BLOCK_RE.sub("\x00", text))
     # str.split folds every run of blanks (source line breaks included) faster than a regex.
@@ -211,19 +225,64 @@ def _strip_hidden(markup: str) -> str:
     return "".join(out)
 
 
+def _escape_stray_lt(markup: str) -> str:
+    """``markup`` with each "<" that cannot open a tag (no ">" within ``_TAG_SPAN`` characters
+    after it) written as "&lt;", which reads the same once the text is unescaped. Each tag
+    pattern tries such a "<" against the next 4,000 characters before giving up, so 200 KB of
+    them took 0.7 s. Comment openings stay: a comment needs no ">" nearby."""
+    if markup.count("<") <= _FEW_LT:
+        return markup  # at most a few: their cost is bounded (under 10 ms however placed)
+    last = markup.rfind(">")
+    if (
+        not _LONG_RUN_RE.search(markup)
+        and markup.find(">") <= _TAG_SPAN + 1
+        and "<" not in markup[last + 1 :]
+    ):
+        return markup  # every "<" has its ">" in reach: ~8 µs for 9 KB
+    segments = markup.split(">")  # the text between two ">"; the last one has none after it
+    keep = _TAG_SPAN + 1  # a "<" this near the segment's ">" can still open a tag
+    for i, seg in enumerate(segments[:-1]):
+        if len(seg) > keep and "<" in seg[:-keep]:
+            segments[i] = _LT_RE.sub("&lt;", seg[:-keep]) + seg[-keep:]
+    segments[-1] = _LT_RE.sub("&lt;", segments[-1])
+    return ">".join(segments)
+
+
+def _anchors(markup: str) -> Iterator[tuple[str, str]]:
+    """Each ``<a ...>``'s attributes and the text it shows, as a browser reads them: the text
+    ends at the link's end tag, at the next ``<a`` (a new link closes the one before it) or
+    after ``_LINK_TEXT`` characters, and a link with no end tag is still a link (to the end of
+    the page, in a browser). Linear: the end tags are found once, and each opening looks up the
+    first one after it."""
+    ends = [m.start() for m in _A_CLOSE_RE.finditer(markup)]
+    openings = list(_A_OPEN_RE.finditer(markup))
+    for k, opening in enumerate(openings):
+        start = opening.end()
+        stop = start + _LINK_TEXT
+        i = bisect.bisect_left(ends, start)
+        if i < len(ends):
+            stop = min(stop, ends[i])
+        if k + 1 < len(openings):
+            stop = min(stop, openings[k + 1].start())
+        yield opening[1], markup[start:stop]
+
+
 def html_links(markup: str) -> list[Link]:
+    """The links of ``markup``: ``<a href>`` with the text it shows, then the addresses of
+    image-map areas, frames and forms; linear in the markup."""
     out: list[Link] = []
-    for m in _A_RE.finditer(markup[:MAX_TEXT]):
-        h = _HREF_RE.search(m.group(1))
+    markup = _escape_stray_lt(markup[:MAX_TEXT])
+    for attrs, inner in _anchors(markup):
+        h = _HREF_RE.search(attrs)
         if not h:
             continue
         href = html.unescape(next(g for g in h.groups() if g is not None)).strip()
-        shown = _WS_RE.sub(" ", html.unescape(_TAG_RE.sub(" ", m.group(2)))).strip()
+        shown = _WS_RE.sub(" ", html.unescape(_TAG_RE.sub(" ", inner))).strip()
         out.append(Link(href[:2000], shown[:500]))
         if len(out) >= MAX_LINKS:
             return out
     seen = {link.url for link in out}
-    for m in _OTHER_LINK_RE.finditer(markup[:MAX_TEXT]):
+    for m in _OTHER_LINK_RE.finditer(markup):
         h = _TARGET_RE.search(m.group(1))
         if not h:
             continue

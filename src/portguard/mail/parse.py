@@ -72,7 +72,7 @@ _TAG_SPAN = 4000
 #: Markup with no more "<" than this is read as it is (each costs at most ~4,000 steps).
 _FEW_LT = 300
 #: A ">" followed by more characters than a tag holds before the next ">".
-_LONG_RUN_RE = re.compile(r">[^>]{4002}")
+_LONG_RUN_RE = re.compile(rf">[^>]{{{_TAG_SPAN + 2}}}")
 #: A "<" that starts no comment.
 _LT_RE = re.compile(r"<(?!!--)")
 _HREF_RE = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)

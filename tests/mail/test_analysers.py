@@ -736,6 +736,10 @@ def test_trusted_authentication_results_only() -> None:
     assert {"auth.dmarc_fail", "auth.spf_fail", "auth.protected_unauthenticated"} <= got
     forged = message(headers={"Authentication-Results": ar.replace("mx.", "evil.")})
     assert auth.analyse(parse_message(forged), Envelope(), CTX) == []
+    # A header that names no host is nobody's verdict (it had raised, found by fuzzing).
+    anonymous = message(headers={"Authentication-Results": "; spf=pass smtp.mailfrom=x"})
+    assert auth.analyse(parse_message(anonymous), Envelope(), CTX) == []
+    assert auth.parse_auth_results("  ;dkim=pass") == ("", {"dkim": "pass"})
 
 
 def test_spf_dkim_dmarc_with_a_resolver() -> None:

@@ -47,8 +47,10 @@ _HEADER_D_RE = re.compile(r"header\.(?:d|from)\s*=\s*([^\s;]+)", re.I)
 
 
 def parse_auth_results(value: str) -> tuple[str, dict[str, str]]:
-    """``(authserv-id, {method: result})`` of one Authentication-Results header."""
-    authserv = value.split(";", 1)[0].strip().split()[0].lower() if value.strip() else ""
+    """``(authserv-id, {method: result})`` of one Authentication-Results header; the id is ""
+    when the header names none (``; spf=pass``), which no configured upstream host matches."""
+    head = value.split(";", 1)[0].split()
+    authserv = head[0].lower() if head else ""
     results: dict[str, str] = {}
     for method, result in _RESULT_RE.findall(value.split(";", 1)[-1]):
         results.setdefault(method.lower(), result.lower())

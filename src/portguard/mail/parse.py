@@ -61,14 +61,17 @@ MAX_DOCUMENTS = 5
 MAX_DOCUMENT_LINKS = 50
 MAX_HEADER = 8_000
 
+#: Longest tag the patterns read (characters between "<" and ">"): every tag pattern below
+#: uses it, and ``_escape_stray_lt`` relies on that.
+_TAG_SPAN = 4000
+#: Its attributes: anything up to the tag's ">".
+_ATTRS = f"[^>]{{0,{_TAG_SPAN}}}"
 _URL_RE = re.compile(r"""\b(?:https?://|www\.)[^\s<>"'(){}\[\]]{2,2000}""", re.I)
 #: A link's opening tag, and its end tag: the text between them (at most ``_LINK_TEXT``
 #: characters, see ``_anchors``) is what the link shows.
-_A_OPEN_RE = re.compile(r"<a\b([^>]{0,4000})>", re.I)
+_A_OPEN_RE = re.compile(rf"<a\b({_ATTRS})>", re.I)
 _A_CLOSE_RE = re.compile(r"</a\s*>", re.I)
 _LINK_TEXT = 2000
-#: Longest tag the patterns read (characters between "<" and ">").
-_TAG_SPAN = 4000
 #: Markup with no more "<" than this is read as it is (each costs at most ~4,000 steps).
 _FEW_LT = 300
 #: A ">" followed by more characters than a tag holds before the next ">".
@@ -78,11 +81,11 @@ _LT_RE = re.compile(r"<(?!!--)")
 _HREF_RE = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 #: Addresses outside ``<a>`` that a mail's HTML sends the reader to or loads: image-map areas
 #: (a picture of a button whose link an ``<a>``-only reader never sees), frames, form targets.
-_OTHER_LINK_RE = re.compile(r"<(?:area|i?frame|form)\b([^>]{0,4000})>", re.I)
+_OTHER_LINK_RE = re.compile(rf"<(?:area|i?frame|form)\b({_ATTRS})>", re.I)
 _TARGET_RE = re.compile(
     r"""(?<![\w-])(?:href|src|action)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I
 )
-_TAG_RE = re.compile(r"<[^>]{0,4000}>", re.S)
+_TAG_RE = re.compile(rf"<{_ATTRS}>", re.S)
 #: Elements whose content a mail client does not show: their openings, and their ends.
 _HIDDEN = ("script", "style", "head")
 _HIDDEN_OPEN_RE = re.compile(rf"<({'|'.join(_HIDDEN)})\b", re.I)
@@ -92,13 +95,13 @@ _WS_RE = re.compile(r"[ \t\r\f\v]+")
 _INVISIBLE_RE = re.compile(
     r"<!--.*?(?:-->|$)"
     r"|</?(?:a|b|i|u|s|em|strong|font|span|small|big|sup|sub|strike|abbr|code|tt|wbr|o:p)\b"
-    r"[^>]{0,4000}>",
+    rf"{_ATTRS}>",
     re.I | re.S,
 )
 #: Block tags break the line (marked NUL until blanks are folded).
 _BLOCK_RE = re.compile(
     r"</?(?:br|p|div|tr|li|h[1-6]|table|hr|blockquote|ul|ol|title|center|pre|dl|dt|dd|form"
-    r"|section|article|header|footer)\b[^>]{0,4000}>",
+    rf"|section|article|header|footer)\b{_ATTRS}>",
     re.I,
 )
 _BREAKS_RE = re.compile(r"\x00[\x00 ]*")

@@ -4,13 +4,12 @@ Features are words of the subject and visible body (unigrams and bigrams, digits
 character 4-grams of the subject and of the body's first 1,500 characters (they survive
 misspellings, obfuscation and languages the word list handles badly), the shapes of tokens with
 digits (``$9,999``, ``A9A-9``) and of a sender's mailbox name with digits (``a9a9``), the link
-hosts' registered domains, attachment types (not
-business documents: PDF, Office), and the names of the rule analysers' findings that training
-saw often enough to weigh. They never include dates, ``Received``/``Message-ID``/``X-Mailer``
-or any other era-specific header, ``List-*``/Mailman headers or the bulk markers, charsets,
-e-mail addresses (the corpora's anonymisation placeholders), or upstream filters' verdicts
-(``X-Spam-*``): the model must learn phishing and spam, not the year, the mailing-list software
-or the corpus.
+hosts' registered domains, attachment types (not business documents: PDF, Office), and the
+names of the rule analysers' findings that training saw often enough to weigh. They never
+include dates, ``Received``/``Message-ID``/``X-Mailer`` or any other era-specific header,
+``List-*``/Mailman headers or the bulk markers, charsets, e-mail addresses (the corpora's
+anonymisation placeholders), or upstream filters' verdicts (``X-Spam-*``): the model must learn
+phishing and spam, not the year, the mailing-list software or the corpus.
 
 The model's evidence is explained exactly: the findings it learned get the part of the evidence
 their weights carry (``links.text_mismatch`` scores what it means in mail like this one), the
@@ -330,7 +329,7 @@ def _mailbox_shape(msg: ParsedMessage) -> list[str]:
     digits there, 2% of the easy and modern ham. Over eight cross-validation splits, spam
     recall at two hard-ham false positives rose from 94.85% to 95.02% (docs/benchmarks.md,
     eleventh round)."""
-    local = msg.from_addr.rpartition("@")[0] if "@" in msg.from_addr else ""
+    local = msg.from_addr.rpartition("@")[0]  # "" without an "@"
     if not _DIGIT.search(local):
         return []
     return ["fl:" + _shapes([local])[0]] + (["fl:digits"] if _DIGITS3.search(local) else [])
